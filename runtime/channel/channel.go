@@ -1,0 +1,153 @@
+package channel
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind names a protocol step. The order for a new container is:
+//
+//	parent → init  Plan
+//	init   → parent MountsReady   (namespaces and spec mounts exist; parent runs
+//	                               prestart and createRuntime hooks)
+//	parent → init  Continue
+//	init   → parent Created       (pivoted, parked; waiting for Start)
+//	starter→ init  Start          (optionally with a replacement process)
+//	init closes the socket by execve (close-on-exec): EOF means success;
+//	an Error message means the start failed.
+//
+// For exec the parent sends Plan{Exec: true} and then Start straight away.
+type Kind string
+
+const (
+	KindPlan        Kind = "plan"
+	KindMountsReady Kind = "mounts-ready"
+	KindContinue    Kind = "continue"
+	KindCreated     Kind = "created"
+	KindStart       Kind = "start"
+	KindError       Kind = "error"
+)
+
+// Message is one datagram on a SOCK_SEQPACKET socket.
+type Message struct {
+	Kind  Kind          `json:"kind"`
+	Plan  *Plan         `json:"plan,omitempty"`
+	Start *StartRequest `json:"start,omitempty"`
+	Error string        `json:"error,omitempty"`
+}
+
+// StartRequest optionally replaces the process a created container runs:
+// the fast-start primitive. Empty fields keep the values from the spec.
+type StartRequest struct {
+	Args []string `json:"args,omitempty"`
+	Env  []string `json:"env,omitempty"`
+	Cwd  string   `json:"cwd,omitempty"`
+	// CPUs is a CPU list applied with sched_setaffinity before execve.
+	CPUs string `json:"cpus,omitempty"`
+}
+
+// maxMessage bounds one datagram; a plan with a large seccomp program stays
+// well below it.
+const maxMessage = 1 << 20
+
+// Send writes m as one datagram on fd.
+func Send(fd int, m *Message) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Kind, err)
+	}
+	for {
+		err = unix.Sendmsg(fd, b, nil, nil, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("send %s message: %w", m.Kind, err)
+	}
+	return nil
+}
+
+// Recv reads one datagram from fd. It returns io.EOF when the peer closed
+// the socket without sending anything more.
+func Recv(fd int) (*Message, error) {
+	buf := make([]byte, maxMessage)
+	var n int
+	var err error
+	for {
+		n, _, _, _, err = unix.Recvmsg(fd, buf, nil, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receive message: %w", err)
+	}
+	if n == 0 {
+		return nil, io.EOF
+	}
+	var m Message
+	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	return &m, nil
+}
+
+// Expect receives one message and checks its kind. An Error message from
+// the peer becomes an error carrying its text.
+func Expect(fd int, want Kind) (*Message, error) {
+	m, err := Recv(fd)
+	if err != nil {
+		return nil, err
+	}
+	if m.Kind == KindError {
+		return nil, errors.New(m.Error)
+	}
+	if m.Kind != want {
+		return nil, fmt.Errorf("protocol: got %q message, want %q", m.Kind, want)
+	}
+	return m, nil
+}
+
+// SendFD passes one file descriptor with a small payload (SCM_RIGHTS).
+func SendFD(sock int, payload []byte, fd int) error {
+	if len(payload) == 0 {
+		payload = []byte{0}
+	}
+	rights := unix.UnixRights(fd)
+	if err := unix.Sendmsg(sock, payload, rights, nil, 0); err != nil {
+		return fmt.Errorf("send fd: %w", err)
+	}
+	return nil
+}
+
+// RecvFD receives one file descriptor and its payload.
+func RecvFD(sock int) (int, []byte, error) {
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, nil, fmt.Errorf("receive fd: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil {
+		return -1, nil, fmt.Errorf("parse control message: %w", err)
+	}
+	for _, m := range msgs {
+		fds, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			continue
+		}
+		for _, extra := range fds[1:] {
+			unix.Close(extra)
+		}
+		if len(fds) > 0 {
+			return fds[0], buf[:n], nil
+		}
+	}
+	return -1, nil, errors.New("receive fd: no file descriptor in message")
+}
