@@ -143,6 +143,10 @@ type ProcessPlan struct {
 	// CPUs is a CPU list ("0-1,3") the init applies with sched_setaffinity
 	// right before execve; empty = inherit.
 	CPUs string `json:"cpus,omitempty"`
+	// InitialCPUs is process.execCPUAffinity.initial: the CPU list the
+	// parent applies to the new process before it joins the container's
+	// cgroup (runtime-spec: for exec processes); empty = inherit.
+	InitialCPUs string `json:"initialCpus,omitempty"`
 
 	// Seccomp is a compiled classic-BPF program (struct sock_filter array,
 	// host byte order) loaded with seccomp(2) as the last step.
