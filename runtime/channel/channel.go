@@ -38,6 +38,9 @@ type Message struct {
 	Plan  *Plan         `json:"plan,omitempty"`
 	Start *StartRequest `json:"start,omitempty"`
 	Error string        `json:"error,omitempty"`
+	// State is the OCI state JSON given to hooks the init runs
+	// (createContainer with Continue, startContainer with Start).
+	State []byte `json:"state,omitempty"`
 }
 
 // StartRequest optionally replaces the process a created container runs:

@@ -47,6 +47,26 @@ type Plan struct {
 	// NewUserNS is set when the init runs in a user namespace it owns
 	// (device nodes must be bind-mounted, not created).
 	NewUserNS bool `json:"newUserNS,omitempty"`
+
+	// UnshareCgroupNS asks the init to unshare its cgroup namespace once
+	// the parent has placed it in its cgroups (cgroup v1 hosts, where
+	// placement happens after clone).
+	UnshareCgroupNS bool `json:"unshareCgroupNS,omitempty"`
+	// TimeNS asks the init to unshare a time namespace with these offsets
+	// (the workload enters it at execve).
+	TimeNS      bool         `json:"timeNS,omitempty"`
+	TimeOffsets []TimeOffset `json:"timeOffsets,omitempty"`
+	// MountNSFD is >0 for exec: the init enters this mount namespace on its
+	// main thread (after unshare(CLONE_FS)) before anything else; the
+	// parent cannot do it for a multi-threaded process.
+	MountNSFD int `json:"mountNsFd,omitempty"`
+}
+
+// TimeOffset is one line of /proc/PID/timens_offsets.
+type TimeOffset struct {
+	Clock string `json:"clock"` // "monotonic" or "boottime"
+	Secs  int64  `json:"secs"`
+	Nanos uint32 `json:"nanos"`
 }
 
 // KV is an ordered key/value pair (sysctls are applied in a stable order).
