@@ -99,6 +99,10 @@ type RootfsPlan struct {
 	ReadonlyPaths  []string `json:"readonlyPaths,omitempty"`
 	MountLabel     string   `json:"mountLabel,omitempty"`
 	DefaultSymlink bool     `json:"defaultSymlinks,omitempty"` // /dev/fd, /dev/stdin, ... and /dev/ptmx
+	// CgroupNS is set when the init runs in a cgroup namespace of its own:
+	// cgroup v1 hierarchies are then mounted (the kernel roots them at the
+	// namespace's cgroup), not bind-mounted from the host's paths.
+	CgroupNS bool `json:"cgroupNS,omitempty"`
 }
 
 // Mount is one spec mount with its options already parsed.
