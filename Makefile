@@ -34,3 +34,22 @@ test-unit: $(INIT_BIN)
 
 clean:
 	rm -rf $(BUILD) $(INIT_BIN)
+
+# The busybox image every integration test and the demo use: $(BUILD)/busybox
+# holds rootfs/, config.json and busybox-oci.tar (for containerd). Built
+# offline from Debian's busybox-static; a no-op when nothing changed.
+image:
+	images/busybox/build.sh $(BUILD)/busybox
+	images/busybox/oci.sh $(BUILD)/busybox
+
+# The demo runs the image's process ("hello from slrt") with `slrt run`.
+# State goes under /run (tmpfs on a normal host: nothing is written to disk
+# during a container's life); the container is removed even when run fails.
+DEMO_ROOT ?= /run/slrt-demo
+
+demo: build image
+	@mkdir -p $(DEMO_ROOT)
+	id=demo-$$$$; \
+	$(BUILD)/slrt --root $(DEMO_ROOT) run --bundle $(abspath $(BUILD)/busybox) $$id; rc=$$?; \
+	$(BUILD)/slrt --root $(DEMO_ROOT) delete --force $$id >/dev/null 2>&1; \
+	exit $$rc
