@@ -34,6 +34,8 @@ func TestAttach(t *testing.T) {
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestAttach$")
 	cmd.Env = append(os.Environ(), "SLRT_TERMINAL_ATTACH_CHILD=1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	cmd.ExtraFiles = []*os.File{slave} // fd 3
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -54,11 +56,12 @@ func TestAttach(t *testing.T) {
 	select {
 	case l := <-lines:
 		if l != "attach: ok" {
-			t.Errorf("child said %q", l)
+			t.Errorf("child said %q (stderr: %s)", l, stderr.String())
 		}
 	case <-time.After(10 * time.Second):
 		t.Error("no answer from the child through the pty")
 	}
+	cmd.Process.Kill()
 	cmd.Wait()
 }
 
@@ -66,10 +69,15 @@ func TestAttach(t *testing.T) {
 // terminal of a new session on all three stdio fds.
 func attachChild() {
 	slave := os.NewFile(3, "slave")
-	say := func(s string) { os.Stdout.WriteString("\nattach: " + s + "\n"); os.Exit(0) }
+	// After saying, wait for the parent to kill us: a pty whose slave is
+	// closed can drop unread output on the master side (EIO).
+	say := func(s string) {
+		os.Stdout.WriteString("\nattach: " + s + "\n")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
 	if err := Attach(slave); err != nil {
-		os.Stderr.WriteString(err.Error())
-		os.Exit(1)
+		say(err.Error())
 	}
 	for fd := 0; fd < 3; fd++ {
 		if _, err := unix.IoctlGetTermios(fd, unix.TCGETS); err != nil {

@@ -91,13 +91,14 @@ func openSlave(master *os.File) (*os.File, error) {
 		return nil, fmt.Errorf("ptsname: %w", err)
 	}
 	name := "/dev/pts/" + strconv.FormatUint(uint64(n), 10)
-	fd, err := unix.IoctlRetInt(int(master.Fd()), unix.TIOCGPTPEER)
-	if err == nil {
-		// IoctlRetInt cannot pass flags; set close-on-exec now so the
-		// slave never leaks into a process it was not dup'ed for.
-		unix.CloseOnExec(fd)
-		return os.NewFile(uintptr(fd), name), nil
+	// TIOCGPTPEER's argument is the open(2) flags of the new fd: without
+	// O_RDWR the slave would be read-only.
+	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER,
+		uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno == 0 {
+		return os.NewFile(fd, name), nil
 	}
+	err = errno
 	if !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOTTY) {
 		return nil, fmt.Errorf("open pty slave %s: %w", name, err)
 	}

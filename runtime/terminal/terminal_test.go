@@ -68,6 +68,10 @@ func TestSetupRoundTrip(t *testing.T) {
 				t.Errorf("slave size after Resize = %dx%d, want 25x80", rows, cols)
 			}
 			assertConnected(t, master, slave)
+			// The init's stdout is the slave: it must be writable too.
+			if _, err := slave.Write([]byte("x")); err != nil {
+				t.Errorf("slave is not writable: %v", err)
+			}
 			assertCloexec(t, master)
 			assertCloexec(t, slave)
 		})
