@@ -38,7 +38,7 @@ func testBundle(t *testing.T) string {
 	return b
 }
 
-func u32(v uint32) *uint32 { return &v }
+func u32(v uint32) *uint32            { return &v }
 func mode(m os.FileMode) *os.FileMode { return &m }
 
 func TestPlan(t *testing.T) {
