@@ -225,13 +225,25 @@ func cgroupDirs(roots []string) map[string]string {
 				}
 				return nil
 			}
-			if d.IsDir() && path != root {
-				dirs[path] = "cgroup " + path
+			if !d.IsDir() || path == root {
+				return nil
 			}
+			if ignoredCgroup(strings.TrimPrefix(path, root+"/")) {
+				return fs.SkipDir
+			}
+			dirs[path] = "cgroup " + path
 			return nil
 		})
 	}
 	return dirs
+}
+
+// ignoredCgroup tells the cgroups systemd makes on its own while a test runs
+// (a timer's service, a login session) by their path below the hierarchy
+// root. Containers' systemd cgroups are scopes, and still count.
+func ignoredCgroup(rel string) bool {
+	first, _, _ := strings.Cut(rel, "/")
+	return first == "user.slice" || strings.HasSuffix(filepath.Base(rel), ".service")
 }
 
 // ignoredFD tells the fds that belong to the process, not to a test.
