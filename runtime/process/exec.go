@@ -30,9 +30,13 @@ var LoadSeccomp func(pp *channel.ProcessPlan) error
 func Exec(pp *channel.ProcessPlan) error {
 	// Prepare entered cwd as root; entering it again as the workload's user
 	// makes a cwd that is a symlink or was replaced resolve with that user's
-	// rights. A user without search permission stays where root put it.
-	if err := unix.Chdir(pp.Cwd); err != nil && !errors.Is(err, unix.EACCES) && !errors.Is(err, unix.EPERM) {
-		return fmt.Errorf("chdir to process.cwd %q: %w", pp.Cwd, err)
+	// rights. A user without search permission stays where root put it, but
+	// only if root put it there: a start request may have changed cwd since.
+	if err := unix.Chdir(pp.Cwd); err != nil {
+		denied := errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)
+		if wd, werr := unix.Getwd(); !denied || werr != nil || wd != filepath.Clean(pp.Cwd) {
+			return fmt.Errorf("chdir to process.cwd %q: %w", pp.Cwd, err)
+		}
 	}
 	prog, err := Lookup(pp.Args[0], pp.Env)
 	if err != nil {

@@ -49,6 +49,9 @@ func child(mode string) int {
 		}
 		return 0
 	}
+	if dir, ok := strings.CutPrefix(mode, "run-newcwd="); ok {
+		pp.Cwd = dir // as a fast-start request does, after Prepare
+	}
 	if err == nil {
 		err = Finish(&pp)
 	}
@@ -202,6 +205,7 @@ func matchLine(text, re string) bool {
 
 func TestInitErrors(t *testing.T) {
 	needRoot(t)
+	root0700 := t.TempDir()
 	tests := []struct {
 		name string
 		pp   channel.ProcessPlan
@@ -211,12 +215,18 @@ func TestInitErrors(t *testing.T) {
 			`exec: "no-such-program": executable file not found in $PATH`},
 		{"missing cwd", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/no/such/dir"},
 			`chdir to process.cwd "/no/such/dir": no such file or directory`},
+		{"cwd changed after Prepare, denied to the user", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", UID: 65534, GID: 65534, Caps: &channel.Caps{}},
+			`chdir to process.cwd "` + root0700 + `": permission denied`},
 		{"bad affinity", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", CPUs: "1023"},
 			"sched_setaffinity cpus 1023: invalid argument"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, err := runChild(t, "run", &tt.pp)
+			mode := "run"
+			if strings.HasPrefix(tt.name, "cwd changed") {
+				mode = "run-newcwd=" + root0700
+			}
+			out, errOut, err := runChild(t, mode, &tt.pp)
 			if err == nil {
 				t.Fatalf("child succeeded: %s", out)
 			}
