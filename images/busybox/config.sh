@@ -1,10 +1,12 @@
 #!/bin/bash
 # Print an OCI runtime config.json on stdout whose process runs ARGS.
 #
-# The defaults are those of `runc spec` (runtime-spec's own example), except
-# terminal=false so the container runs without a console socket, and
-# hostname "slrt". internal/testutil.DefaultSpec is the same spec in Go; its
-# tests compare the two.
+# The defaults are `slrt spec`'s (runtime/spec.Default: those of `runc spec`
+# with hostname "slrt" and ociVersion the runtime-spec version slrt is built
+# against), except terminal=false so the container runs without a console
+# socket. internal/testutil.DefaultSpec is the same spec in Go; its tests
+# compare the two. (Shell, not `slrt spec`: the image must build before and
+# without the slrt binary.)
 #
 # Usage: images/busybox/config.sh ARG...
 set -euo pipefail
