@@ -30,6 +30,10 @@ if [ "$(head -c4 "$bb" | tail -c3)" != ELF ] || grep -qa '/lib[a-z0-9]*/ld-linux
 fi
 
 mkdir -p "$out"
+# Test processes of several packages may build the same OUTDIR at once
+# (internal/testutil's fallback when $SLRT_IMAGE is unset).
+exec 9>>"$out/.build-lock"
+flock 9
 # Skip the work when neither this script nor busybox changed (make test
 # runs this every time).
 stamp=$(cat "$0" "$here/config.sh" "$bb" | sha256sum | cut -d' ' -f1)

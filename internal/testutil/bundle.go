@@ -3,20 +3,21 @@
 // root and binary guards, and a leak checker (see Leaks).
 //
 // The image comes from $SLRT_IMAGE (make test sets it to build/busybox, made
-// by images/busybox/build.sh); without it Bundle builds the same rootfs from
-// /bin/busybox (Debian's busybox-static) directly.
+// by images/busybox/build.sh); without it (plain go test) Bundle runs
+// build.sh itself, once per process, into the user's cache directory.
 package testutil
 
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -26,9 +27,6 @@ import (
 // DefaultArgs is the process the busybox image's own config.json runs: it
 // shows that the workload ran inside the image (os-release) and as whom.
 var DefaultArgs = []string{"sh", "-c", "echo hello from slrt; cat /etc/os-release 2>/dev/null; id"}
-
-// Busybox is the static busybox Bundle uses when $SLRT_IMAGE is unset.
-var Busybox = "/bin/busybox"
 
 // Bundle makes a fresh bundle directory (removed when the test ends): a
 // private copy of the busybox rootfs, so a test may change it freely, and a
@@ -46,16 +44,68 @@ func Bundle(t testing.TB, args ...string) string {
 			t.Fatalf("chmod bundle dir: %v", err)
 		}
 	}
-	rootfs := filepath.Join(dir, "rootfs")
-	if img := os.Getenv("SLRT_IMAGE"); img != "" {
-		if err := copyTree(filepath.Join(img, "rootfs"), rootfs); err != nil {
-			t.Fatalf("copy rootfs from $SLRT_IMAGE: %v", err)
-		}
-	} else if err := BuildRootfs(rootfs, Busybox); err != nil {
-		t.Fatalf("build rootfs ($SLRT_IMAGE unset): %v", err)
+	img, err := Image()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := copyTree(filepath.Join(img, "rootfs"), filepath.Join(dir, "rootfs")); err != nil {
+		t.Fatalf("copy rootfs of %s: %v", img, err)
 	}
 	WriteSpec(t, dir, DefaultSpec(args...))
 	return dir
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Image returns the busybox image directory (rootfs/, config.json):
+// $SLRT_IMAGE, or else one images/busybox/build.sh makes in the user's cache
+// directory (it rebuilds only when the script or /bin/busybox changed).
+func Image() (string, error) {
+	if img := os.Getenv("SLRT_IMAGE"); img != "" {
+		return img, nil
+	}
+	built.once.Do(func() {
+		root, err := moduleRoot()
+		if err != nil {
+			built.err = fmt.Errorf("$SLRT_IMAGE unset and no image to build: %w", err)
+			return
+		}
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			built.err = fmt.Errorf("$SLRT_IMAGE unset: %w", err)
+			return
+		}
+		built.dir = filepath.Join(cache, "slrt", "busybox")
+		out, err := exec.Command(filepath.Join(root, "images/busybox/build.sh"), built.dir).CombinedOutput()
+		if err != nil {
+			built.err = fmt.Errorf("$SLRT_IMAGE unset; images/busybox/build.sh %s: %v\n%s", built.dir, err, out)
+		}
+	})
+	return built.dir, built.err
+}
+
+// moduleRoot finds the slrt checkout from the working directory, which go
+// test sets to the package's own directory.
+func moduleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if mod, err := os.ReadFile(filepath.Join(dir, "go.mod")); err == nil &&
+			bytes.HasPrefix(mod, []byte("module github.com/slrt/slrt\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the github.com/slrt/slrt module")
+		}
+		dir = parent
+	}
 }
 
 // WriteSpec writes spec as bundle/config.json.
@@ -193,95 +243,4 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("copy %s: %w", src, err)
 	}
 	return out.Close()
-}
-
-// Files of the busybox image besides busybox and its applet links; the same
-// as images/busybox/build.sh writes (TestBuildRootfsMatchesImage checks).
-var imageFiles = []struct {
-	path string
-	mode fs.FileMode
-	data string
-}{
-	{"etc/passwd", 0o644, "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n"},
-	{"etc/group", 0o644, "root:x:0:\nnogroup:x:65534:\n"},
-	{"etc/hosts", 0o644, "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"},
-	{"etc/resolv.conf", 0o644, ""},
-}
-
-var imageDirs = []struct {
-	path string
-	mode fs.FileMode
-}{
-	{"bin", 0o755}, {"sbin", 0o755}, {"usr", 0o755}, {"usr/bin", 0o755}, {"usr/sbin", 0o755},
-	{"etc", 0o755}, {"root", 0o700}, {"proc", 0o755}, {"sys", 0o755}, {"dev", 0o755},
-	{"tmp", 0o777 | fs.ModeSticky}, {"run", 0o755}, {"var", 0o755}, {"var/tmp", 0o777 | fs.ModeSticky},
-}
-
-// BuildRootfs makes the busybox image's rootfs at dir (which must not exist)
-// from the static busybox binary: the fallback when $SLRT_IMAGE is unset.
-func BuildRootfs(dir, busybox string) error {
-	list, err := exec.Command(busybox, "--list-full").Output()
-	if err != nil {
-		return fmt.Errorf("%s --list-full (apt-get install busybox-static): %w", busybox, err)
-	}
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		return err
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return err
-	}
-	for _, d := range imageDirs {
-		p := filepath.Join(dir, d.path)
-		if err := os.Mkdir(p, 0o700); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, d.mode); err != nil {
-			return err
-		}
-	}
-	bb := filepath.Join(dir, "bin/busybox")
-	if err := copyFile(busybox, bb); err != nil {
-		return err
-	}
-	if err := os.Chmod(bb, 0o755); err != nil {
-		return err
-	}
-	for _, applet := range strings.Split(string(bytes.TrimSpace(list)), "\n") {
-		if applet == "" || applet == "bin/busybox" {
-			continue
-		}
-		target := strings.Repeat("../", strings.Count(applet, "/")) + "bin/busybox"
-		if err := os.Symlink(target, filepath.Join(dir, applet)); err != nil {
-			return err
-		}
-	}
-	files := imageFiles
-	version := busyboxVersion(busybox)
-	osRelease := fmt.Sprintf("NAME=\"slrt busybox\"\nID=slrt-busybox\nVERSION_ID=%s\nPRETTY_NAME=\"slrt busybox test image (BusyBox %s)\"\n", version, version)
-	files = append(files, struct {
-		path string
-		mode fs.FileMode
-		data string
-	}{"etc/os-release", 0o644, osRelease})
-	for _, f := range files {
-		p := filepath.Join(dir, f.path)
-		if err := os.WriteFile(p, []byte(f.data), f.mode); err != nil {
-			return err
-		}
-		if err := os.Chmod(p, f.mode); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// busyboxVersion is "1.35.0" from busybox's banner "BusyBox v1.35.0 (...)".
-func busyboxVersion(busybox string) string {
-	out, _ := exec.Command(busybox).Output() // exits 0 with usage; the banner is all we need
-	line, _, _ := strings.Cut(string(out), "\n")
-	if v, ok := strings.CutPrefix(line, "BusyBox v"); ok {
-		v, _, _ = strings.Cut(v, " ")
-		return v
-	}
-	return "unknown"
 }
