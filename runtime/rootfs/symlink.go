@@ -10,7 +10,7 @@ import (
 
 // devSymlinks makes the links runtime-spec config-linux.md "Default
 // Devices" and the /dev conventions of Linux expect: /dev/fd and the std
-// streams through /proc/self/fd, /dev/core when a /proc is mounted, and
+// streams through /proc/self/fd, /dev/core when a /proc is mounted and the kernel has one, and
 // /dev/ptmx pointing at the container's own devpts instance (so a pty
 // opened in the container comes from its own namespace, not the host's).
 func (r *inRoot) devSymlinks(p *channel.RootfsPlan) error {
@@ -27,7 +27,9 @@ func (r *inRoot) devSymlinks(p *channel.RootfsPlan) error {
 	}
 	devpts := false
 	for _, m := range p.Mounts {
-		if m.Target == "/proc" && m.Type == "proc" {
+		// Kernels without CONFIG_PROC_KCORE have no /proc/kcore; the
+		// host's /proc (still visible before pivot) tells.
+		if m.Target == "/proc" && m.Type == "proc" && unix.Access("/proc/kcore", unix.F_OK) == nil {
 			links = append(links, [2]string{"/proc/kcore", "core"})
 		}
 		if m.Target == "/dev/pts" && m.Type == "devpts" {
