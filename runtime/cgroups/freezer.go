@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/containerd/cgroups/v3/cgroup1"
@@ -78,7 +79,8 @@ func (m *Manager) Frozen() (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("read freezer state of cgroup %s: %w", m.loc, err)
 		}
-		return s == string(cgroup1.Frozen), nil
+		// The file says "FROZEN"; cgroup1's State constants are lower case.
+		return strings.EqualFold(s, string(cgroup1.Frozen)), nil
 	}
 	got, err := readKV(filepath.Join(m.v2dir, "cgroup.events"), "frozen")
 	if err != nil {

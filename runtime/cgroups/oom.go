@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -81,7 +82,7 @@ func (m *Manager) OOMEvents() (<-chan struct{}, func(), error) {
 			if _, err := f.Read(buf); err != nil {
 				return // closed by stop, or a read error: stop watching
 			}
-			n, err := readKV(countFile, "oom_kill")
+			n, err := waitForKill(countFile, last, done)
 			if err != nil {
 				return // cgroup removed (the v1 eventfd also fires on rmdir)
 			}
@@ -106,6 +107,29 @@ func (m *Manager) OOMEvents() (<-chan struct{}, func(), error) {
 		})
 	}
 	return ch, stop, nil
+}
+
+// killSettle bounds how long a wake-up waits for the kill it announces: v1
+// notifies when the OOM condition starts, before the victim is chosen and
+// oom_kill counted; a wake-up with no kill after that (an OOM the kernel
+// resolved by reclaim) yields no event.
+const killSettle = 500 * time.Millisecond
+
+// waitForKill reads the oom_kill counter until it passes last or killSettle
+// has passed.
+func waitForKill(countFile string, last uint64, done <-chan struct{}) (uint64, error) {
+	deadline := time.Now().Add(killSettle)
+	for {
+		n, err := readKV(countFile, "oom_kill")
+		if err != nil || n > last || time.Now().After(deadline) {
+			return n, err
+		}
+		select {
+		case <-done:
+			return n, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // oomEventFile registers a v1 OOM notification for the memory cgroup dir

@@ -71,10 +71,13 @@ func parseLocation(s string) (location, error) {
 	}
 	l.byCtrl = map[string]string{}
 	for _, kv := range strings.Split(rest, ",") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || !filepath.IsAbs(v) {
+		// Keys may hold "=" ("name=systemd"), never "/": the value starts
+		// at the first "=/".
+		i := strings.Index(kv, "=/")
+		if i < 0 {
 			return location{}, fmt.Errorf("cgroup path %q: bad element %q", s, kv)
 		}
+		k, v := kv[:i], kv[i+1:]
 		if k == "" {
 			l.unified = filepath.Clean(v)
 			continue
