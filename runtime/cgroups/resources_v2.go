@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/containerd/cgroups/v3/cgroup2"
@@ -178,7 +179,22 @@ func v2Settings(dir string, res *specs.LinuxResources) ([]setting, error) {
 // setDeviceFilter attaches an eBPF device program built by containerd's
 // cgroup2.DeviceFilter: on v2 the devices controller is a BPF hook.
 func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
-	insts, license, err := cgroup2.DeviceFilter(devices)
+	// The spec lets type default to "a" and major/minor to "any";
+	// DeviceFilter wants them spelt (-1 is its wildcard; nil panics).
+	wildcard := int64(-1)
+	devs := slices.Clone(devices)
+	for i := range devs {
+		if devs[i].Type == "" {
+			devs[i].Type = "a"
+		}
+		if devs[i].Major == nil {
+			devs[i].Major = &wildcard
+		}
+		if devs[i].Minor == nil {
+			devs[i].Minor = &wildcard
+		}
+	}
+	insts, license, err := cgroup2.DeviceFilter(devs)
 	if err != nil {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: build eBPF filter: %w", dir, err)
 	}
@@ -187,7 +203,7 @@ func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: %w", dir, err)
 	}
 	defer unix.Close(fd)
-	if _, err := cgroup2.LoadAttachCgroupDeviceFilter(insts, license, fd); err != nil {
+	if _, err := cgroup2.LoadAttachCgroupDeviceFilter(insts, license, fd); err != nil && !canSkipDeviceFilter(devs) {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: attach eBPF filter: %w", dir, err)
 	}
 	return nil
@@ -212,4 +228,11 @@ func BlkioWeightToIOWeight(w uint16) uint64 {
 func fileExists(p string) bool {
 	_, err := os.Lstat(p)
 	return err == nil
+}
+
+// canSkipDeviceFilter: a rule set that allows everything needs no program,
+// so a kernel without BPF device support is no reason to fail it.
+func canSkipDeviceFilter(devs []specs.LinuxDeviceCgroup) bool {
+	last := devs[len(devs)-1]
+	return last.Allow && last.Type == "a" && *last.Major < 0 && *last.Minor < 0 && (last.Access == "" || last.Access == "rwm")
 }
