@@ -43,7 +43,7 @@ type CreateOpts struct {
 	// ConsoleSocket is the path of a unix socket that receives the pty
 	// master when process.terminal is true (runc's --console-socket).
 	ConsoleSocket string
-	// ConsoleFD, when >= 0 and no ConsoleSocket is given, is a connected
+	// ConsoleFD, when > 0 and no ConsoleSocket is given, is a connected
 	// unix socket used the same way (in-process callers: the shim).
 	ConsoleFD int
 	// NoPivot uses MS_MOVE+chroot instead of pivot_root (rootfs on ramfs).

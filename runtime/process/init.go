@@ -73,7 +73,11 @@ func Finish(pp *channel.ProcessPlan) error {
 
 // SetAffinity pins the calling thread to a CPU list; "" leaves it alone.
 // The start-with-process primitive calls it with its own "cpus" value.
-func SetAffinity(list string) error {
+func SetAffinity(list string) error { return SetAffinityOf(0, list) }
+
+// SetAffinityOf pins process pid (0: the calling thread) to a CPU list;
+// the parent uses it for execCPUAffinity.initial.
+func SetAffinityOf(pid int, list string) error {
 	if list == "" {
 		return nil
 	}
@@ -81,7 +85,7 @@ func SetAffinity(list string) error {
 	if err != nil {
 		return err
 	}
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
+	if err := unix.SchedSetaffinity(pid, &set); err != nil {
 		why := ""
 		if errors.Is(err, unix.EINVAL) {
 			why = " (no CPU of the list is online and in the container's cpuset)"

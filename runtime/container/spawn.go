@@ -1,0 +1,217 @@
+package container
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/cgroups"
+	"github.com/slrt/slrt/runtime/channel"
+	"github.com/slrt/slrt/runtime/inithelper"
+	"github.com/slrt/slrt/runtime/namespaces"
+	"github.com/slrt/slrt/runtime/process"
+)
+
+// spawnReq is one fork of slrt-init: for a new container or for exec.
+type spawnReq struct {
+	cloneFlags uintptr
+	join       []namespaces.Target
+	uidMaps    []syscall.SysProcIDMap
+	gidMaps    []syscall.SysProcIDMap
+	// setgroups allowed in a new user namespace (only when root made it).
+	setgroups bool
+	cg        *cgroups.Manager
+	stdin     *os.File
+	stdout    *os.File
+	stderr    *os.File
+	// extra are passed as fd 4, 5, ... (fd 3 is always the sync socket).
+	extra []*os.File
+	// initialCPUs is execCPUAffinity.initial, set on the new process
+	// before it joins the cgroup (whose cpuset may be narrower).
+	initialCPUs string
+}
+
+// child is a spawned slrt-init, with the parent's end of the sync socket.
+type child struct {
+	cmd  *exec.Cmd
+	sync int
+
+	waitOnce sync.Once
+	status   ExitStatus
+}
+
+// extraFD is the fd number the i-th extra file gets in the init.
+func extraFD(i int) int { return 4 + i }
+
+// spawn forks slrt-init in the requested namespaces and cgroup. The init
+// then blocks reading the plan, so it does nothing before the caller sends
+// it; by then it is in its cgroups.
+func spawn(r *spawnReq) (*child, error) {
+	path, err := inithelper.Path()
+	if err != nil {
+		return nil, err
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("create sync socket: %w", err)
+	}
+	childEnd := os.NewFile(uintptr(fds[1]), "sync")
+	defer childEnd.Close()
+
+	var cgFD *os.File
+	if r.cg != nil {
+		if cgFD, err = r.cg.UnifiedFD(); err != nil {
+			unix.Close(fds[0])
+			return nil, err
+		}
+		if cgFD != nil {
+			defer cgFD.Close()
+		}
+	}
+	newCmd := func(intoCgroup bool) *exec.Cmd {
+		cmd := &exec.Cmd{
+			Path:       path,
+			Args:       []string{"slrt-init"},
+			Env:        []string{},
+			Stdin:      orDefault(r.stdin, os.Stdin),
+			Stdout:     orDefault(r.stdout, os.Stdout),
+			Stderr:     orDefault(r.stderr, os.Stderr),
+			ExtraFiles: append([]*os.File{childEnd}, r.extra...),
+			SysProcAttr: &syscall.SysProcAttr{
+				Cloneflags:  r.cloneFlags,
+				UidMappings: r.uidMaps,
+				GidMappings: r.gidMaps,
+			},
+		}
+		if r.cloneFlags&unix.CLONE_NEWUSER != 0 {
+			// Become the user namespace's root right after the maps
+			// are written, before the init runs any code.
+			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !r.setgroups}
+			cmd.SysProcAttr.GidMappingsEnableSetgroups = r.setgroups
+		}
+		if intoCgroup {
+			cmd.SysProcAttr.UseCgroupFD = true
+			cmd.SysProcAttr.CgroupFD = int(cgFD.Fd())
+		}
+		return cmd
+	}
+
+	cmd := newCmd(cgFD != nil)
+	err = namespaces.Spawn(r.join, cmd.Start)
+	placed := cgFD != nil && err == nil
+	if err != nil && cgFD != nil {
+		// CLONE_INTO_CGROUP can fail where a plain write to
+		// cgroup.procs works (e.g. a cgroup of a threaded type); an
+		// exec.Cmd cannot be started twice, so build a fresh one.
+		cmd = newCmd(false)
+		err = namespaces.Spawn(r.join, cmd.Start)
+	}
+	if err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	c := &child{cmd: cmd, sync: fds[0]}
+	if r.initialCPUs != "" {
+		if err := process.SetAffinityOf(cmd.Process.Pid, r.initialCPUs); err != nil {
+			c.kill()
+			return nil, err
+		}
+	}
+	if r.cg != nil && !placed {
+		if err := r.cg.Add(cmd.Process.Pid); err != nil {
+			c.kill()
+			return nil, err
+		}
+	}
+	return c, nil
+}
+
+func orDefault(f, def *os.File) *os.File {
+	if f != nil {
+		return f
+	}
+	return def
+}
+
+// send passes a message to the init.
+func (c *child) send(m *channel.Message) error { return channel.Send(c.sync, m) }
+
+// kill ends a failed spawn: SIGKILL, reap, close the socket.
+func (c *child) kill() {
+	_ = c.cmd.Process.Kill()
+	c.wait()
+	c.closeSync()
+}
+
+func (c *child) closeSync() {
+	if c.sync >= 0 {
+		unix.Close(c.sync)
+		c.sync = -1
+	}
+}
+
+// wait reaps the init once; later calls return the same status.
+func (c *child) wait() ExitStatus {
+	c.waitOnce.Do(func() {
+		err := c.cmd.Wait()
+		c.status = exitStatus(c.cmd.Process.Pid, c.cmd.ProcessState, err)
+	})
+	return c.status
+}
+
+func exitStatus(pid int, ps *os.ProcessState, err error) ExitStatus {
+	st := ExitStatus{Pid: pid, At: time.Now(), Code: 255}
+	if ps == nil {
+		return st
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return st
+	}
+	switch {
+	case ws.Signaled():
+		st.Signaled, st.Signal = true, int(ws.Signal())
+		st.Code = 128 + st.Signal
+	default:
+		st.Code = ws.ExitStatus()
+	}
+	return st
+}
+
+// awaitExec waits for the outcome of a start or exec request on fd: EOF
+// means the init reached execve (the socket is close-on-exec); an Error
+// message carries the reason it did not.
+func awaitExec(fd int) error {
+	m, err := channel.Recv(fd)
+	switch {
+	case errors.Is(err, errEOF):
+		return nil
+	case err != nil:
+		return err
+	case m.Kind == channel.KindError:
+		return errors.New(m.Error)
+	default:
+		return fmt.Errorf("protocol: unexpected %q message after start", m.Kind)
+	}
+}
+
+// idMaps converts spec mappings for SysProcAttr.
+// It returns nil for none: syscall treats a non-nil empty slice as "maps
+// will be written" and the vforked child would wait for them forever.
+func idMaps(in []specs.LinuxIDMapping) []syscall.SysProcIDMap {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]syscall.SysProcIDMap, len(in))
+	for i, m := range in {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
+	}
+	return out
+}
