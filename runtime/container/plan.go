@@ -71,6 +71,15 @@ func buildPlan(s *specs.Spec, bundle string, ns *namespaces.Config, opts *Create
 		return nil, err
 	}
 	if s.Hooks != nil {
+		// Check the hooks the parent runs too, before anything exists.
+		for name, list := range map[string][]specs.Hook{
+			"prestart":      s.Hooks.Prestart, //nolint:staticcheck // deprecated, still run
+			"createRuntime": s.Hooks.CreateRuntime, "poststart": s.Hooks.Poststart, "poststop": s.Hooks.Poststop,
+		} {
+			if _, err := hooks.FromSpec(name, list); err != nil {
+				return nil, err
+			}
+		}
 		if p.CreateCtrHooks, err = hooks.FromSpec("createContainer", s.Hooks.CreateContainer); err != nil {
 			return nil, err
 		}
