@@ -53,3 +53,24 @@ demo: build image
 	$(BUILD)/slrt --root $(DEMO_ROOT) run --bundle $(abspath $(BUILD)/busybox) $$id; rc=$$?; \
 	$(BUILD)/slrt --root $(DEMO_ROOT) delete --force $$id >/dev/null 2>&1; \
 	exit $$rc
+
+# --- containerd shim (issue 4) ---------------------------------------------
+# `make proto` regenerates shim/internal/api from containerd/api's .proto
+# files (committed; needs protoc). `make shim` builds the shim binary,
+# `make check-deps` keeps containerd/api and gRPC out of ./cmd (also run by
+# go test ./shim/...).
+SHIM_BIN := $(BUILD)/containerd-shim-slrt-v2
+
+.PHONY: proto shim check-deps
+
+proto:
+	hack/proto.sh
+
+shim: $(SHIM_BIN)
+
+$(SHIM_BIN): $(INIT_BIN) $(GO_SRC)
+	@mkdir -p $(BUILD)
+	$(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/containerd-shim-slrt-v2
+
+check-deps:
+	hack/check-deps.sh
