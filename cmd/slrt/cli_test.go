@@ -51,10 +51,10 @@ func (r *runtime) cmd(t *testing.T, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(60 * time.Second):
+	case <-time.After(20 * time.Second):
 		c.Process.Kill()
 		<-done
-		t.Fatalf("%s %v: still running after 60s", r.name, full)
+		t.Fatalf("%s %v: still running after 20s", r.name, full)
 	}
 	code := 0
 	if err != nil {

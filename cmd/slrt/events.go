@@ -84,23 +84,29 @@ func streamEvents(enc *json.Encoder, c *container.Container, cg *cgroups.Manager
 			}
 			return err
 		}
-	wait:
+		if err := waitTick(enc, c, ooms, tick.C); err != nil {
+			return err
+		}
+		if status(c) == container.Stopped {
+			return nil
+		}
+	}
+}
+
+// waitTick reports OOM kills until the next tick. A closed OOM channel means
+// the cgroup is gone; the caller then sees the container stopped.
+func waitTick(enc *json.Encoder, c *container.Container, ooms <-chan struct{}, tick <-chan time.Time) error {
+	for {
 		select {
 		case _, ok := <-ooms:
 			if !ok {
-				ooms = nil // cgroup removed: the container is gone
-				if status(c) == container.Stopped {
-					return nil
-				}
-				goto wait
+				ooms = nil
+				continue
 			}
 			if err := enc.Encode(event{Type: "oom", ID: c.ID()}); err != nil {
 				return err
 			}
-			goto wait
-		case <-tick.C:
-		}
-		if status(c) == container.Stopped {
+		case <-tick:
 			return nil
 		}
 	}

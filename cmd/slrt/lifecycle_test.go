@@ -271,7 +271,11 @@ func TestPsPauseResume(t *testing.T) {
 		pid := int(r.state(t, id)["pid"].(float64))
 
 		var pids []int
-		if err := json.Unmarshal([]byte(r.ok(t, "ps", "-f", "json", id)), &pids); err != nil || !reflect.DeepEqual(pids, []int{pid}) {
+		psOut := r.ok(t, "ps", "-f", "json", id)
+		if !strings.HasSuffix(psOut, "]\n") {
+			t.Errorf("ps -f json = %q: runc ends it with a newline", psOut)
+		}
+		if err := json.Unmarshal([]byte(psOut), &pids); err != nil || !reflect.DeepEqual(pids, []int{pid}) {
 			t.Errorf("ps -f json = %v, %v; want [%d]", pids, err, pid)
 		}
 		table := strings.Split(strings.TrimSpace(r.ok(t, "ps", id)), "\n")
@@ -297,7 +301,7 @@ func TestOutputShapes(t *testing.T) {
 		stateHead                      string
 		stateNewline                   bool
 		listHeader                     []string
-		emptyJSON                      string
+		emptyJSON, psJSON              string
 	}
 	shapes := map[string]shape{}
 	each(t, func(t *testing.T, r *runtime) {

@@ -48,11 +48,11 @@ var listCommand = &command{
 				out = append(out, toOutput(st, names[st.Owner]))
 			}
 			if format == "json" {
-				// runc prints "null" for no containers, without a newline.
+				// runc prints "null" for no containers; a newline follows, as json.Encoder writes it.
 				if len(out) == 0 {
 					out = nil
 				}
-				return writeJSON(os.Stdout, out, "", false)
+				return writeJSON(os.Stdout, out, "", true)
 			}
 			// runc's table: a tabwriter of min width 12, padding 3.
 			w := tabwriter.NewWriter(os.Stdout, 12, 1, 3, ' ', 0)

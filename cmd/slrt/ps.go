@@ -34,7 +34,7 @@ var psCommand = &command{
 				if pids == nil {
 					pids = []int{}
 				}
-				return writeJSON(os.Stdout, pids, "", false)
+				return writeJSON(os.Stdout, pids, "", true)
 			case "table":
 				return psTable(pids, args[1:])
 			}
