@@ -229,7 +229,7 @@ func cgroupDirs(roots []string) map[string]string {
 				return nil
 			}
 			if ignoredCgroup(strings.TrimPrefix(path, root+"/")) {
-				return fs.SkipDir
+				return nil // not recorded, but walked: a slrt cgroup may be below
 			}
 			dirs[path] = "cgroup " + path
 			return nil
@@ -238,12 +238,13 @@ func cgroupDirs(roots []string) map[string]string {
 	return dirs
 }
 
-// ignoredCgroup tells the cgroups systemd makes on its own while a test runs
-// (a timer's service, a login session) by their path below the hierarchy
-// root. Containers' systemd cgroups are scopes, and still count.
+// ignoredCgroup tells cgroups that are not the engine's. Other processes on
+// the host make and remove cgroups all the time (systemd's services and
+// sessions, a CI harness's per-command cgroups), so only paths with "slrt"
+// in them count: the engine's default parent is /slrt, and tests that pass
+// their own cgroupsPath must put "slrt" in it.
 func ignoredCgroup(rel string) bool {
-	first, _, _ := strings.Cut(rel, "/")
-	return first == "user.slice" || strings.HasSuffix(filepath.Base(rel), ".service")
+	return !strings.Contains(rel, "slrt")
 }
 
 // ignoredFD tells the fds that belong to the process, not to a test.
