@@ -192,7 +192,7 @@ func start(p *channel.Plan, m *channel.Message) error {
 	if err := hooks.Run("startContainer", p.StartCtrHooks, m.State); err != nil {
 		return err
 	}
-	return finishAndExec(&p.Proc)
+	return finishAndExec(&p.Proc, p.PreserveFDs)
 }
 
 func execProcess(p *channel.Plan) error {
@@ -213,10 +213,33 @@ func execProcess(p *channel.Plan) error {
 	if err := process.Prepare(&p.Proc); err != nil {
 		return err
 	}
-	return finishAndExec(&p.Proc)
+	return finishAndExec(&p.Proc, p.PreserveFDs)
 }
 
-func finishAndExec(pp *channel.ProcessPlan) error {
+// preserveFDs moves the fds the workload keeps to 3, 4, ... in order. They
+// are first copied above every target (so a move never overwrites a source
+// still to come), then dup2'd into place; dup2 clears close-on-exec.
+func preserveFDs(fds []int) error {
+	if len(fds) == 0 {
+		return nil
+	}
+	high := make([]int, len(fds))
+	for i, fd := range fds {
+		h, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3+len(fds)+64)
+		if err != nil {
+			return fmt.Errorf("preserve fd %d: %w", fd, err)
+		}
+		high[i] = h
+	}
+	for i, h := range high {
+		if err := unix.Dup2(h, 3+i); err != nil {
+			return fmt.Errorf("preserve fd as %d: %w", 3+i, err)
+		}
+	}
+	return nil
+}
+
+func finishAndExec(pp *channel.ProcessPlan, preserve []int) error {
 	if err := process.Finish(pp); err != nil {
 		return err
 	}
@@ -227,6 +250,9 @@ func finishAndExec(pp *channel.ProcessPlan) error {
 	// sockets, the console socket, anything inherited by mistake.
 	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	if err := preserveFDs(preserve); err != nil {
+		return err
 	}
 	return process.Exec(pp)
 }

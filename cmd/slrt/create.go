@@ -1,9 +1,11 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/container"
 )
@@ -26,12 +28,30 @@ func (f *createFlags) register(fs *flag.FlagSet) {
 	// The engine never creates a session keyring, so the flag is already
 	// what slrt does; it is accepted because containerd and podman pass it.
 	boolFlag(fs, &f.noNewKeyring, "no-new-keyring", "do not create a new session keyring for the container (slrt never does)")
-	intFlag(fs, &f.preserveFDs, "preserve-fds", "Pass N additional file descriptors to the container (not supported yet: must be 0)")
+	intFlag(fs, &f.preserveFDs, "preserve-fds", "Pass N additional file descriptors to the container (stdio + $LISTEN_FDS + N in total)")
+}
+
+// preservedFiles are the caller's fds 3 .. 3+n-1, which the workload gets
+// at the same numbers (runc's --preserve-fds).
+func preservedFiles(n int) ([]*os.File, error) {
+	if n < 0 {
+		return nil, fmt.Errorf("--preserve-fds: %d is negative", n)
+	}
+	files := make([]*os.File, 0, n)
+	for i := 0; i < n; i++ {
+		fd := 3 + i
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			return nil, fmt.Errorf("--preserve-fds %d: fd %d is not open", n, fd)
+		}
+		files = append(files, os.NewFile(uintptr(fd), fmt.Sprintf("preserved-%d", fd)))
+	}
+	return files, nil
 }
 
 func (f *createFlags) opts(g *globals, id string, detached bool) (container.CreateOpts, error) {
-	if f.preserveFDs != 0 {
-		return container.CreateOpts{}, errors.New("--preserve-fds is not supported by slrt yet")
+	extra, err := preservedFiles(f.preserveFDs)
+	if err != nil {
+		return container.CreateOpts{}, err
 	}
 	bundle := f.bundle
 	if bundle == "" {
@@ -44,6 +64,7 @@ func (f *createFlags) opts(g *globals, id string, detached bool) (container.Crea
 		NoPivot:       f.noPivot,
 		SystemdCgroup: g.systemdCgroup,
 		Detached:      detached,
+		ExtraFiles:    extra,
 	}, nil
 }
 

@@ -48,7 +48,7 @@ var execCommand = &command{
 		stringFlag(fs, &f.apparmor, "apparmor", "", "set the apparmor profile for the process")
 		boolFlag(fs, &f.noNewPrivs, "no-new-privs", "set the no new privileges value for the process")
 		listFlag(fs, &f.caps, "cap,c", "add a capability to the bounding set for the process")
-		intFlag(fs, &f.preserveFDs, "preserve-fds", "Pass N additional file descriptors to the container (not supported yet: must be 0)")
+		intFlag(fs, &f.preserveFDs, "preserve-fds", "Pass N additional file descriptors to the container")
 		boolFlag(fs, &f.ignorePaused, "ignore-paused", "allow exec in a paused container")
 		return func(args []string) error {
 			code, err := execProcess(g, &f, args)
@@ -63,8 +63,9 @@ var execCommand = &command{
 }
 
 func execProcess(g *globals, f *execFlags, args []string) (int, error) {
-	if f.preserveFDs != 0 {
-		return 0, errors.New("--preserve-fds is not supported by slrt yet")
+	extra, err := preservedFiles(f.preserveFDs)
+	if err != nil {
+		return 0, err
 	}
 	c, err := load(g, args[0])
 	if err != nil {
@@ -83,7 +84,7 @@ func execProcess(g *globals, f *execFlags, args []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	opts := container.ExecOpts{Process: p, ConsoleSocket: f.consoleSocket}
+	opts := container.ExecOpts{Process: p, ConsoleSocket: f.consoleSocket, ExtraFiles: extra}
 	var pair *consolePair
 	if p.Terminal && f.consoleSocket == "" {
 		if f.detach {

@@ -60,6 +60,9 @@ type Plan struct {
 	// main thread (after unshare(CLONE_FS)) before anything else; the
 	// parent cannot do it for a multi-threaded process.
 	MountNSFD int `json:"mountNsFd,omitempty"`
+	// PreserveFDs are fds of the init that the workload gets as 3, 4, ...
+	// in this order (runc's --preserve-fds).
+	PreserveFDs []int `json:"preserveFds,omitempty"`
 }
 
 // TimeOffset is one line of /proc/PID/timens_offsets.

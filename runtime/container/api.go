@@ -53,6 +53,9 @@ type CreateOpts struct {
 	// Stdin, Stdout, Stderr are given to the init (and so the workload);
 	// nil means the caller's own os.Stdin/os.Stdout/os.Stderr.
 	Stdin, Stdout, Stderr *os.File
+	// ExtraFiles are given to the workload as fds 3, 4, ... (runc's
+	// --preserve-fds, socket activation's LISTEN_FDS).
+	ExtraFiles []*os.File
 	// Detached means the caller will not stay around to start the container
 	// (the CLI): the init then waits for Start on a socket in the state dir.
 	Detached bool
@@ -100,6 +103,8 @@ type ExecOpts struct {
 	Stdin, Stdout, Stderr *os.File
 	// CPUs overrides the CPU list (else process.execCPUAffinity).
 	CPUs string
+	// ExtraFiles are given to the process as fds 3, 4, ...
+	ExtraFiles []*os.File
 }
 
 // ExitStatus is how a process ended.

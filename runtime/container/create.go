@@ -135,6 +135,10 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		req.extra = append(req.extra, sock)
 	}
 
+	for _, f := range opts.ExtraFiles {
+		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
+		req.extra = append(req.extra, f)
+	}
 	kid, err := spawn(req)
 	if err != nil {
 		return nil, err

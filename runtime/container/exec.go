@@ -74,6 +74,10 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		req.extra = append(req.extra, sock)
 	}
 
+	for _, f := range opts.ExtraFiles {
+		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
+		req.extra = append(req.extra, f)
+	}
 	kid, err := spawn(req)
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %q: %w", c.state.ID, err)

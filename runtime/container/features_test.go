@@ -175,3 +175,39 @@ func readAll(f *os.File) (string, error) {
 		}
 	}
 }
+
+// TestExtraFiles: files passed by the caller reach the workload as 3, 4,
+// ... and nothing else of the runtime's does.
+func TestExtraFiles(t *testing.T) {
+	e := newEnv(t)
+	r1, w1, _ := os.Pipe()
+	r2, w2, _ := os.Pipe()
+	defer r1.Close()
+	defer r2.Close()
+	b := bundleWith(t, nil, "sh", "-c", "echo three >&3; echo four >&4; ls /proc/self/fd")
+	out := filepath.Join(t.TempDir(), "out")
+	of, _ := os.Create(out)
+	c, err := container.Create(e.root, container.CreateOpts{ID: "fds", Bundle: b, Stdout: of, Stderr: of, ExtraFiles: []*os.File{w1, w2}})
+	w1.Close()
+	w2.Close()
+	of.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(true)
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Init().Wait()
+	if s, _ := readAll(r1); s != "three\n" {
+		t.Errorf("fd 3 got %q", s)
+	}
+	if s, _ := readAll(r2); s != "four\n" {
+		t.Errorf("fd 4 got %q", s)
+	}
+	// ls shows 0-2, 3, 4 and its own directory fd: nothing leaked.
+	got, _ := os.ReadFile(out)
+	if f := strings.Fields(string(got)); strings.Join(f, " ") != "0 1 2 3 4 5" {
+		t.Errorf("workload fds = %q, want 0 1 2 3 4 (+ ls's own)", got)
+	}
+}
