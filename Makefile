@@ -7,7 +7,7 @@ LDFLAGS  ?= -s -w
 INIT_BIN := runtime/inithelper/bin/slrt-init
 GO_SRC   := $(shell find . -name '*.go' -not -path './build/*') go.mod
 
-.PHONY: all build init test test-unit vet image demo clean
+.PHONY: all build init test test-unit vet image demo clean deps
 
 all: build
 
@@ -47,7 +47,11 @@ image:
 # during a container's life); the container is removed even when run fails.
 DEMO_ROOT ?= /run/slrt-demo
 
-demo: build image
+# Debian packages the build and tests need (only the missing ones).
+deps:
+	bash .ci/deps
+
+demo: deps build image
 	@mkdir -p $(DEMO_ROOT)
 	id=demo-$$$$; \
 	$(BUILD)/slrt --root $(DEMO_ROOT) run --bundle $(abspath $(BUILD)/busybox) $$id; rc=$$?; \
