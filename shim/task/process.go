@@ -1,0 +1,141 @@
+package task
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/slrt/slrt/runtime/container"
+	tasktypes "github.com/slrt/slrt/shim/internal/api/types/task"
+)
+
+// proc is one process containerd knows: a container's init (execID "") or
+// an exec. Its life: added (exec only, spec stored) → running (pid, pidfd,
+// io) → exited (done closed, exit set) → deleted (removed from its
+// container).
+type proc struct {
+	containerID string
+	execID      string
+	stdio       stdio
+	spec        *specs.Process // exec: what Start runs
+
+	mu     sync.Mutex
+	pid    int
+	pidfd  int // opened before anyone can reap the pid: signals never hit a reused one
+	io     *procIO
+	exited bool
+	exit   container.ExitStatus
+	done   chan struct{}
+}
+
+func newProc(containerID, execID string, s stdio) *proc {
+	return &proc{containerID: containerID, execID: execID, stdio: s, pidfd: -1, done: make(chan struct{})}
+}
+
+// id is the process id containerd uses in events: the exec id, or the
+// container id for the init.
+func (p *proc) id() string {
+	if p.execID != "" {
+		return p.execID
+	}
+	return p.containerID
+}
+
+// started records the spawned process; the caller still holds the reaper
+// off, so the pid cannot have been reaped and reused yet.
+func (p *proc) started(pid int, io *procIO) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		fd = -1
+	}
+	p.mu.Lock()
+	p.pid, p.pidfd, p.io = pid, fd, io
+	p.mu.Unlock()
+}
+
+func (p *proc) running() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.pid > 0 && !p.exited
+}
+
+// setExited records how the process ended and wakes Wait callers.
+func (p *proc) setExited(st container.ExitStatus) {
+	p.mu.Lock()
+	p.exited, p.exit = true, st
+	if p.pidfd >= 0 {
+		unix.Close(p.pidfd)
+		p.pidfd = -1
+	}
+	p.mu.Unlock()
+	close(p.done)
+}
+
+// signal sends sig to a running exec.
+func (p *proc) signal(sig unix.Signal) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.pid == 0 || p.exited || p.pidfd < 0 {
+		return fmt.Errorf("process %q: not running: %w", p.id(), errNotFound)
+	}
+	if err := unix.PidfdSendSignal(p.pidfd, sig, nil, 0); err != nil {
+		if err == unix.ESRCH {
+			return fmt.Errorf("process %q: already finished: %w", p.id(), errNotFound)
+		}
+		return fmt.Errorf("signal %d to process %q: %w", sig, p.id(), err)
+	}
+	return nil
+}
+
+// exitInfo returns pid, exit code and time (zero time when still running).
+func (p *proc) exitInfo() (pid uint32, code uint32, at *timestamppb.Timestamp) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.exited {
+		return uint32(p.pid), 0, nil
+	}
+	return uint32(p.pid), uint32(p.exit.Code), timestamppb.New(p.exit.At)
+}
+
+// status is the process's containerd status; for the init the container's
+// own status (created, paused) refines "running".
+func (p *proc) status(c *container.Container) tasktypes.Status {
+	p.mu.Lock()
+	pid, exited := p.pid, p.exited
+	p.mu.Unlock()
+	switch {
+	case exited:
+		return tasktypes.Status_STOPPED
+	case pid == 0:
+		return tasktypes.Status_CREATED
+	case p.execID != "" || c == nil:
+		return tasktypes.Status_RUNNING
+	}
+	st, err := c.State()
+	if err != nil {
+		return tasktypes.Status_UNKNOWN
+	}
+	switch st.Status {
+	case container.Created:
+		return tasktypes.Status_CREATED
+	case container.Paused:
+		return tasktypes.Status_PAUSED
+	case container.Stopped:
+		return tasktypes.Status_STOPPED
+	}
+	return tasktypes.Status_RUNNING
+}
+
+// waitDone waits up to d for the process to be recorded as exited.
+func (p *proc) waitDone(d time.Duration) bool {
+	select {
+	case <-p.done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}

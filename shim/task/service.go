@@ -1,0 +1,532 @@
+// Package task is the containerd task service (API v3, and v2 under its
+// own name) over the in-process engine: one method, one short function that
+// validates, delegates to runtime/container, and publishes the event.
+// Errors become containerd errdefs codes in one place (toStatus).
+package task
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log"
+	"os"
+	"sync"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/emptypb"
+
+	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/shim/events"
+	eventsapi "github.com/slrt/slrt/shim/internal/api/events"
+	taskapi "github.com/slrt/slrt/shim/internal/api/runtime/task/v3"
+	"github.com/slrt/slrt/shim/internal/api/types"
+	"github.com/slrt/slrt/shim/internal/api/types/runc/options"
+	tasktypes "github.com/slrt/slrt/shim/internal/api/types/task"
+)
+
+// Service serves the containers of one pod (or one container) from one
+// shim process.
+type Service struct {
+	root     string
+	pub      *events.Publisher
+	shutdown func()
+
+	mu         sync.Mutex
+	containers map[string]*ctr
+
+	reaper reaper
+}
+
+// ctr is one container the shim runs.
+type ctr struct {
+	c      *container.Container
+	bundle string
+	rootfs string // bundle/rootfs when the shim mounted it
+	init   *proc
+	execs  map[string]*proc
+	mounts []*types.Mount
+}
+
+// New makes the service. root is the engine's state root; pub may be nil;
+// shutdown is called (once) when containerd asks the shim to go and no
+// container is left.
+func New(root string, pub *events.Publisher, shutdown func()) *Service {
+	var once sync.Once
+	return &Service{
+		root: root, pub: pub, containers: map[string]*ctr{},
+		shutdown: func() { once.Do(shutdown) },
+		reaper:   reaper{tracked: map[int]bool{}},
+	}
+}
+
+var _ taskapi.TTRPCTaskService = (*Service)(nil)
+
+func (s *Service) get(id string) (*ctr, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[id]
+	if !ok || c == nil { // nil: still being created
+		return nil, notFound("container", id)
+	}
+	return c, nil
+}
+
+// process finds the init (execID "") or an exec of container id.
+func (s *Service) process(id, execID string) (*ctr, *proc, error) {
+	c, err := s.get(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if execID == "" {
+		return c, c.init, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := c.execs[execID]
+	if !ok {
+		return nil, nil, notFound("exec", execID)
+	}
+	return c, p, nil
+}
+
+// runtimeOptions reads the options Any: runc's options (the CRI sends them
+// for runc-like runtimes) or the CRI's generic runtimeoptions, else error.
+func runtimeOptions(a *anypb.Any) (*options.Options, error) {
+	o := &options.Options{}
+	if a == nil || len(a.GetTypeUrl()) == 0 {
+		return o, nil
+	}
+	switch a.GetTypeUrl() {
+	case "containerd.runc.v1.Options", "type.googleapis.com/containerd.runc.v1.Options":
+		if err := proto.Unmarshal(a.GetValue(), o); err != nil {
+			return nil, fmt.Errorf("decode runtime options: %v: %w", err, errInvalid)
+		}
+		return o, nil
+	case "runtimeoptions.v1.Options", "type.googleapis.com/runtimeoptions.v1.Options":
+		return o, nil // type_url/config_path: nothing for slrt to read
+	}
+	return nil, fmt.Errorf("unknown runtime options type %q: %w", a.GetTypeUrl(), errInvalid)
+}
+
+func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *taskapi.CreateTaskResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	if r.Checkpoint != "" || r.ParentCheckpoint != "" {
+		return nil, fmt.Errorf("restore from a checkpoint: %w", errNotImplemented)
+	}
+	o, err := runtimeOptions(r.Options)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(r.Bundle + "/config.json"); err != nil {
+		return nil, fmt.Errorf("bundle %s: %v: %w", r.Bundle, err, errInvalid)
+	}
+	s.mu.Lock()
+	if _, ok := s.containers[r.ID]; ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("container %q: %w", r.ID, errAlreadyExists)
+	}
+	s.containers[r.ID] = nil // reserve the id while creating
+	s.mu.Unlock()
+	defer func() {
+		if retErr != nil {
+			s.mu.Lock()
+			delete(s.containers, r.ID)
+			s.mu.Unlock()
+		}
+	}()
+
+	rootfs, err := mountRootfs(r.Bundle, r.Rootfs)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if retErr != nil {
+			unmountRootfs(rootfs)
+		}
+	}()
+	st := stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}
+	pio, err := openIO(st)
+	if err != nil {
+		return nil, err
+	}
+	opts := container.CreateOpts{
+		ID: r.ID, Bundle: r.Bundle, NoPivot: o.NoPivotRoot, SystemdCgroup: o.SystemdCgroup,
+		Stdin: pio.childIn, Stdout: pio.childOut, Stderr: pio.childErr,
+	}
+	if pio.consoleRemote != nil {
+		opts.ConsoleFD = int(pio.consoleRemote.Fd())
+	}
+	p := newProc(r.ID, "", st)
+	var c *container.Container
+	err = s.reaper.spawn(func() (int, error) {
+		var err error
+		if c, err = container.Create(s.root, opts); err != nil {
+			return 0, err
+		}
+		p.started(c.Init().Pid, pio)
+		return c.Init().Pid, nil
+	})
+	if err != nil {
+		pio.close()
+		return nil, err
+	}
+	if err := pio.afterSpawn(c.Init().Terminal); err != nil {
+		s.reaper.engine(func() error { return c.Delete(true) })
+		pio.close()
+		return nil, err
+	}
+	cc := &ctr{c: c, bundle: r.Bundle, rootfs: rootfs, init: p, execs: map[string]*proc{}, mounts: r.Rootfs}
+	s.mu.Lock()
+	s.containers[r.ID] = cc
+	s.mu.Unlock()
+	s.pub.Publish(events.TopicCreate, &eventsapi.TaskCreate{
+		ContainerID: r.ID, Bundle: r.Bundle, Rootfs: r.Rootfs, Pid: uint32(p.pid),
+		IO: &eventsapi.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
+	})
+	go s.watch(cc, p, c.Init().Wait)
+	return &taskapi.CreateTaskResponse{Pid: uint32(p.pid)}, nil
+}
+
+// watch waits for a process (the engine reaps it: exec.Cmd.Wait) and tells
+// containerd. When an init exits its execs are killed and their exits are
+// published first, as containerd expects.
+func (s *Service) watch(c *ctr, p *proc, wait func() container.ExitStatus) {
+	st := wait()
+	s.reaper.untrack(st.Pid)
+	if p.execID == "" {
+		s.mu.Lock()
+		var execs []*proc
+		for _, e := range c.execs {
+			execs = append(execs, e)
+		}
+		s.mu.Unlock()
+		for _, e := range execs {
+			if e.running() {
+				e.signal(unix.SIGKILL)
+				e.waitDone(2 * time.Second)
+			}
+		}
+	}
+	if p.io != nil {
+		p.io.wait()
+	}
+	p.setExited(st)
+	if p.io != nil {
+		p.io.close()
+	}
+	pid, code, at := p.exitInfo()
+	s.pub.Publish(events.TopicExit, &eventsapi.TaskExit{
+		ContainerID: p.containerID, ID: p.id(), Pid: pid, ExitStatus: code, ExitedAt: at,
+	})
+}
+
+func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskapi.StartResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	if r.ExecID != "" {
+		return s.startExec(c, p)
+	}
+	if err := s.reaper.engine(func() error { return c.c.Start(nil) }); err != nil {
+		return nil, err
+	}
+	s.pub.Publish(events.TopicStart, &eventsapi.TaskStart{ContainerID: r.ID, Pid: uint32(p.pid)})
+	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
+}
+
+func (s *Service) startExec(c *ctr, p *proc) (*taskapi.StartResponse, error) {
+	p.mu.Lock()
+	already := p.pid != 0 || p.exited
+	p.mu.Unlock()
+	if already {
+		return nil, fmt.Errorf("exec %q already started: %w", p.execID, errPrecondition)
+	}
+	pio, err := openIO(p.stdio)
+	if err != nil {
+		return nil, err
+	}
+	opts := container.ExecOpts{Process: p.spec, Stdin: pio.childIn, Stdout: pio.childOut, Stderr: pio.childErr}
+	if pio.consoleRemote != nil {
+		opts.ConsoleFD = int(pio.consoleRemote.Fd())
+	}
+	var ep *container.Process
+	err = s.reaper.spawn(func() (int, error) {
+		var err error
+		if ep, err = c.c.Exec(opts); err != nil {
+			return 0, err
+		}
+		p.started(ep.Pid, pio)
+		return ep.Pid, nil
+	})
+	if err != nil {
+		pio.close()
+		return nil, err
+	}
+	if err := pio.afterSpawn(ep.Terminal); err != nil {
+		log.Printf("exec %s: terminal: %v", p.execID, err)
+	}
+	go s.watch(c, p, ep.Wait)
+	s.pub.Publish(events.TopicExecStarted, &eventsapi.TaskExecStarted{ContainerID: p.containerID, ExecID: p.execID, Pid: uint32(ep.Pid)})
+	return &taskapi.StartResponse{Pid: uint32(ep.Pid)}, nil
+}
+
+func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *taskapi.DeleteResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	if r.ExecID != "" {
+		if p.running() {
+			return nil, fmt.Errorf("exec %q is running: %w", r.ExecID, errPrecondition)
+		}
+		s.mu.Lock()
+		delete(c.execs, r.ExecID)
+		s.mu.Unlock()
+		pid, code, at := p.exitInfo()
+		return &taskapi.DeleteResponse{Pid: pid, ExitStatus: code, ExitedAt: at}, nil
+	}
+	if err := s.reaper.engine(func() error { return c.c.Delete(false) }); err != nil {
+		return nil, err
+	}
+	if !p.waitDone(10 * time.Second) {
+		log.Printf("container %s: init exit not seen 10s after delete", r.ID)
+	}
+	if err := unmountRootfs(c.rootfs); err != nil {
+		log.Printf("container %s: %v", r.ID, err)
+	}
+	s.mu.Lock()
+	delete(s.containers, r.ID)
+	s.mu.Unlock()
+	pid, code, at := p.exitInfo()
+	s.pub.Publish(events.TopicDelete, &eventsapi.TaskDelete{ContainerID: r.ID, ID: r.ID, Pid: pid, ExitStatus: code, ExitedAt: at})
+	return &taskapi.DeleteResponse{Pid: pid, ExitStatus: code, ExitedAt: at}, nil
+}
+
+func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (_ *taskapi.StateResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	pid, code, at := p.exitInfo()
+	return &taskapi.StateResponse{
+		ID: p.id(), ExecID: r.ExecID, Bundle: c.bundle, Pid: pid, Status: p.status(c.c),
+		Stdin: p.stdio.stdin, Stdout: p.stdio.stdout, Stderr: p.stdio.stderr, Terminal: p.stdio.terminal,
+		ExitStatus: code, ExitedAt: at,
+	}, nil
+}
+
+func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	sig := unix.Signal(r.Signal)
+	if r.ExecID != "" {
+		return &emptypb.Empty{}, p.signal(sig)
+	}
+	if !r.All && !p.running() {
+		return nil, fmt.Errorf("container %q: process already finished: %w", r.ID, errNotFound)
+	}
+	if err := c.c.Kill(sig, r.All); err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Service) Wait(ctx context.Context, r *taskapi.WaitRequest) (_ *taskapi.WaitResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	select {
+	case <-p.done:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	_, code, at := p.exitInfo()
+	return &taskapi.WaitResponse{ExitStatus: code, ExitedAt: at}, nil
+}
+
+func (s *Service) Pids(ctx context.Context, r *taskapi.PidsRequest) (_ *taskapi.PidsResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	pids, err := c.c.Pids()
+	if err != nil {
+		return nil, err
+	}
+	execOf := map[int]string{}
+	s.mu.Lock()
+	for id, e := range c.execs {
+		pid, _, _ := e.exitInfo()
+		execOf[int(pid)] = id
+	}
+	s.mu.Unlock()
+	out := &taskapi.PidsResponse{}
+	for _, pid := range pids {
+		info := &tasktypes.ProcessInfo{Pid: uint32(pid)}
+		if id, ok := execOf[pid]; ok {
+			b, _ := proto.Marshal(&options.ProcessDetails{ExecID: id})
+			info.Info = &anypb.Any{TypeUrl: "containerd.runc.v1.ProcessDetails", Value: b}
+		}
+		out.Processes = append(out.Processes, info)
+	}
+	return out, nil
+}
+
+func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if r.ExecID == "" {
+		return nil, fmt.Errorf("exec id must not be empty: %w", errInvalid)
+	}
+	var spec specs.Process
+	if r.Spec == nil || json.Unmarshal(r.Spec.Value, &spec) != nil {
+		return nil, fmt.Errorf("exec %q: spec is not a runtime-spec process: %w", r.ExecID, errInvalid)
+	}
+	p := newProc(r.ID, r.ExecID, stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal})
+	p.spec = &spec
+	s.mu.Lock()
+	if _, ok := c.execs[r.ExecID]; ok {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("exec %q: %w", r.ExecID, errAlreadyExists)
+	}
+	c.execs[r.ExecID] = p
+	s.mu.Unlock()
+	s.pub.Publish(events.TopicExecAdded, &eventsapi.TaskExecAdded{ContainerID: r.ID, ExecID: r.ExecID})
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	pio := p.io
+	p.mu.Unlock()
+	if pio == nil {
+		return nil, fmt.Errorf("process %q has not started: %w", p.id(), errPrecondition)
+	}
+	return &emptypb.Empty{}, pio.resize(r.Width, r.Height)
+}
+
+func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	_, p, err := s.process(r.ID, r.ExecID)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	pio := p.io
+	p.mu.Unlock()
+	if pio != nil && r.Stdin {
+		pio.closeStdin()
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.c.Pause(); err != nil {
+		return nil, err
+	}
+	s.pub.Publish(events.TopicPaused, &eventsapi.TaskPaused{ContainerID: r.ID})
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.c.Resume(); err != nil {
+		return nil, err
+	}
+	s.pub.Publish(events.TopicResumed, &eventsapi.TaskResumed{ContainerID: r.ID})
+	return &emptypb.Empty{}, nil
+}
+
+func (s *Service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*emptypb.Empty, error) {
+	return nil, toStatus(fmt.Errorf("checkpoint of %q: slrt does not checkpoint containers (no CRIU support): %w", r.ID, errNotImplemented))
+}
+
+func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *emptypb.Empty, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var res specs.LinuxResources
+	if r.Resources == nil || json.Unmarshal(r.Resources.Value, &res) != nil {
+		return nil, fmt.Errorf("update %q: resources are not runtime-spec LinuxResources: %w", r.ID, errInvalid)
+	}
+	return &emptypb.Empty{}, c.c.Update(&res)
+}
+
+func (s *Service) Stats(ctx context.Context, r *taskapi.StatsRequest) (_ *taskapi.StatsResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	st, err := c.c.Stats()
+	if err != nil {
+		return nil, err
+	}
+	a, err := metricsAny(st)
+	if err != nil {
+		return nil, err
+	}
+	return &taskapi.StatsResponse{Stats: a}, nil
+}
+
+func (s *Service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (_ *taskapi.ConnectResponse, retErr error) {
+	defer func() { retErr = toStatus(retErr) }()
+	c, err := s.get(r.ID)
+	if err != nil {
+		return nil, err
+	}
+	pid, _, _ := c.init.exitInfo()
+	return &taskapi.ConnectResponse{ShimPid: uint32(os.Getpid()), TaskPid: pid}, nil
+}
+
+// Shutdown ends the shim once the pod's last container is deleted; while
+// any is left (other containers of the pod) it is a no-op.
+func (s *Service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*emptypb.Empty, error) {
+	s.mu.Lock()
+	n := len(s.containers)
+	s.mu.Unlock()
+	if n == 0 || r.Now {
+		s.shutdown()
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// Containers is how many containers the shim runs (the daemon's idle exit).
+func (s *Service) Containers() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.containers)
+}
