@@ -5,6 +5,8 @@ BUILD    ?= build
 GOFLAGS  ?= -trimpath
 LDFLAGS  ?= -s -w
 INIT_BIN := runtime/inithelper/bin/slrt-init
+NSENTER_BIN := runtime/inithelper/bin/slrt-nsenter
+CC       ?= gcc
 GO_SRC   := $(shell find . -name '*.go' -not -path './build/*') go.mod
 
 .PHONY: all build init test test-unit vet image demo clean deps
@@ -13,10 +15,14 @@ all: build
 
 build: $(BUILD)/slrt
 
-init: $(INIT_BIN)
+init: $(INIT_BIN) $(NSENTER_BIN)
 
-$(INIT_BIN): $(GO_SRC)
+$(INIT_BIN): $(GO_SRC) $(NSENTER_BIN)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/slrt-init
+
+# Freestanding (no libc): a few kilobytes, nothing done at start-up.
+$(NSENTER_BIN): cmd/slrt-nsenter/nsenter.c
+	$(CC) -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin -Wall -Wextra -Werror -s -o $@ $<
 
 $(BUILD)/slrt: $(INIT_BIN) $(GO_SRC)
 	@mkdir -p $(BUILD)
@@ -33,7 +39,7 @@ test-unit: $(INIT_BIN)
 	$(GO) test -count=1 -short ./...
 
 clean:
-	rm -rf $(BUILD) $(INIT_BIN)
+	rm -rf $(BUILD) $(INIT_BIN) $(NSENTER_BIN)
 
 # The busybox image every integration test and the demo use: $(BUILD)/busybox
 # holds rootfs/, config.json and busybox-oci.tar (for containerd). Built

@@ -252,7 +252,7 @@ func ignoredFD(target string) bool {
 	switch {
 	case target == "anon_inode:[eventpoll]", target == "anon_inode:[eventfd]":
 		return true // the Go runtime's netpoller, opened on first use
-	case strings.HasPrefix(target, "/memfd:slrt-init"):
+	case strings.HasPrefix(target, "/memfd:slrt-init"), strings.HasPrefix(target, "/memfd:slrt-nsenter"):
 		return true // runtime/inithelper: one sealed memfd per process, by design
 	}
 	return false

@@ -35,9 +35,6 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ns.Has(specs.UserNamespace) {
-		return nil, fmt.Errorf("exec in container %q: joining its user namespace is not supported yet", c.state.ID)
-	}
 	req := &spawnReq{cg: c.cg(), stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, initialCPUs: pp.InitialCPUs}
 	plan := &channel.Plan{Exec: true, Proc: pp}
 
@@ -48,6 +45,12 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		}
 	}()
 	pid := c.state.Pid
+	if ns.Has(specs.UserNamespace) {
+		if req.userns, err = os.Open(namespaces.ProcPath(pid, specs.UserNamespace)); err != nil {
+			return nil, fmt.Errorf("exec in container %q: open its user namespace: %w", c.state.ID, err)
+		}
+		closeAfter = append(closeAfter, req.userns)
+	}
 	for _, k := range []namespaces.Kind{specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace, specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace} {
 		if ns.Has(k) {
 			req.join = append(req.join, namespaces.Target{Kind: k, Path: namespaces.ProcPath(pid, k)})

@@ -211,3 +211,42 @@ func TestExtraFiles(t *testing.T) {
 		t.Errorf("workload fds = %q, want 0 1 2 3 4 (+ ls's own)", got)
 	}
 }
+
+// TestExecUserNamespace: exec joins the container's user namespace too
+// (through slrt-nsenter: a Go process cannot), so the process is the
+// container's root, not the host's.
+func TestExecUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	const base = 200000
+	b := bundleWith(t, func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: base, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: base, Size: 65536}}
+	}, "sleep", "1000")
+	chownTree(t, filepath.Join(b, "rootfs"), base)
+	c, err := container.Create(e.root, container.CreateOpts{ID: "execuserns", Bundle: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Delete(true) })
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	r, w, _ := os.Pipe()
+	p, err := c.Exec(container.ExecOpts{Stdout: w, Stderr: w, Process: &specs.Process{
+		Args: []string{"sh", "-c", "id -u; cat /proc/self/uid_map; cat /proc/1/cmdline"},
+		User: specs.User{UID: 1000, GID: 1000},
+	}})
+	w.Close()
+	if err != nil {
+		r.Close()
+		t.Fatalf("exec: %v", err)
+	}
+	out, _ := readAll(r)
+	if st := p.Wait(); st.Code != 0 {
+		t.Fatalf("exec exit = %+v: %s", st, out)
+	}
+	if f := strings.Fields(out); len(f) < 5 || f[0] != "1000" || f[1] != "0" || f[2] != "200000" || !strings.HasPrefix(f[4], "sleep") {
+		t.Errorf("exec output = %q, want uid 1000 in the container's user namespace (0 200000 65536) next to sleep", out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -33,6 +34,10 @@ type spawnReq struct {
 	stderr    *os.File
 	// extra are passed as fd 4, 5, ... (fd 3 is always the sync socket).
 	extra []*os.File
+	// userns, when set, is a user namespace to join: only a
+	// single-threaded process can, so slrt-nsenter joins it and then
+	// execs slrt-init.
+	userns *os.File
 	// initialCPUs is execCPUAffinity.initial, set on the new process
 	// before it joins the cgroup (whose cpuset may be narrower).
 	initialCPUs string
@@ -75,15 +80,30 @@ func spawn(r *spawnReq) (*child, error) {
 			defer cgFD.Close()
 		}
 	}
+	args := []string{"slrt-init"}
+	files := append([]*os.File{childEnd}, r.extra...)
+	if r.userns != nil {
+		initFile, err := inithelper.File()
+		if err != nil {
+			unix.Close(fds[0])
+			return nil, err
+		}
+		if path, err = inithelper.NsenterPath(); err != nil {
+			unix.Close(fds[0])
+			return nil, err
+		}
+		args = []string{"slrt-nsenter", strconv.Itoa(3 + len(files)), strconv.Itoa(4 + len(files))}
+		files = append(files, r.userns, initFile)
+	}
 	newCmd := func(intoCgroup bool) *exec.Cmd {
 		cmd := &exec.Cmd{
 			Path:       path,
-			Args:       []string{"slrt-init"},
+			Args:       args,
 			Env:        []string{},
 			Stdin:      orDefault(r.stdin, os.Stdin),
 			Stdout:     orDefault(r.stdout, os.Stdout),
 			Stderr:     orDefault(r.stderr, os.Stderr),
-			ExtraFiles: append([]*os.File{childEnd}, r.extra...),
+			ExtraFiles: files,
 			SysProcAttr: &syscall.SysProcAttr{
 				Cloneflags:  r.cloneFlags,
 				UidMappings: r.uidMaps,

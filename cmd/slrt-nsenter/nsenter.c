@@ -1,0 +1,151 @@
+/*
+ * slrt-nsenter: join a container's user namespace, then become slrt-init.
+ *
+ * A process can only join a user namespace while it is single-threaded
+ * (setns(2): EINVAL otherwise), and a Go program never is: its runtime
+ * starts threads before main. So exec into a user-namespaced container
+ * goes through this helper: the engine spawns it (already in the
+ * container's other namespaces, joined on a locked thread before the
+ * fork), it calls setns(userns) and execs the sealed slrt-init memfd,
+ * which then enters the mount namespace and runs the exec plan.
+ *
+ * It is freestanding (no libc, raw syscalls) so that it costs a few
+ * kilobytes in the binary and nothing at start-up.
+ *
+ * usage: slrt-nsenter USERNS_FD INIT_FD   (decimal fd numbers)
+ */
+
+#if defined(__x86_64__)
+#define SYS_write 1
+#define SYS_exit 60
+#define SYS_setgroups 116
+#define SYS_setresuid 117
+#define SYS_setresgid 119
+#define SYS_setns 308
+#define SYS_execveat 322
+static long sys3(long n, long a, long b, long c)
+{
+	long r;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c) : "rcx", "r11", "memory");
+	return r;
+}
+static long sys5(long n, long a, long b, long c, long d, long e)
+{
+	long r;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	__asm__ volatile("syscall" : "=a"(r) : "a"(n), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8) : "rcx", "r11", "memory");
+	return r;
+}
+#elif defined(__aarch64__)
+#define SYS_write 64
+#define SYS_exit 93
+#define SYS_setresuid 147
+#define SYS_setresgid 149
+#define SYS_setgroups 159
+#define SYS_setns 268
+#define SYS_execveat 281
+static long sys5(long n, long a, long b, long c, long d, long e)
+{
+	register long x8 __asm__("x8") = n;
+	register long x0 __asm__("x0") = a;
+	register long x1 __asm__("x1") = b;
+	register long x2 __asm__("x2") = c;
+	register long x3 __asm__("x3") = d;
+	register long x4 __asm__("x4") = e;
+	__asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4) : "memory");
+	return x0;
+}
+static long sys3(long n, long a, long b, long c) { return sys5(n, a, b, c, 0, 0); }
+#else
+#error "slrt-nsenter: unsupported architecture"
+#endif
+
+#define CLONE_NEWUSER 0x10000000
+#define AT_EMPTY_PATH 0x1000
+
+static long len(const char *s)
+{
+	long n = 0;
+	while (s[n])
+		n++;
+	return n;
+}
+
+static void die(const char *what, long err)
+{
+	/* "slrt-nsenter: WHAT: errno N\n" on stderr; the engine reports the
+	 * init's stderr and the failed spawn. */
+	char num[24];
+	int i = sizeof(num);
+	unsigned long e = (unsigned long)-err;
+	num[--i] = '\n';
+	do {
+		num[--i] = (char)('0' + e % 10);
+		e /= 10;
+	} while (e && i > 0);
+	sys3(SYS_write, 2, (long)"slrt-nsenter: ", 14);
+	sys3(SYS_write, 2, (long)what, len(what));
+	sys3(SYS_write, 2, (long)": errno ", 8);
+	sys3(SYS_write, 2, (long)(num + i), (long)(sizeof(num) - i));
+	sys3(SYS_exit, 127, 0, 0);
+	for (;;)
+		;
+}
+
+static long atoi_fd(const char *s)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	return v;
+}
+
+/* Called from _start with the initial stack pointer. */
+__attribute__((used)) void nsenter_main(long *sp)
+{
+	long argc = sp[0];
+	char **argv = (char **)(sp + 1);
+	char **envp = argv + argc + 1;
+	long userns, init, r;
+	static char *init_argv[] = {"slrt-init", 0};
+
+	if (argc != 3)
+		die("usage: slrt-nsenter USERNS_FD INIT_FD", -22);
+	userns = atoi_fd(argv[1]);
+	init = atoi_fd(argv[2]);
+	if (userns < 0 || init < 0)
+		die("bad fd argument", -22);
+	r = sys3(SYS_setns, userns, CLONE_NEWUSER, 0);
+	if (r < 0)
+		die("join user namespace", r);
+	/*
+	 * setns gave us every capability in the namespace, but we are not its
+	 * root (the host's uid is unmapped there), and execve would drop them
+	 * all. Become its uid/gid 0 first; slrt-init sets the process's own
+	 * ids later. setgroups fails when the namespace denies it (rootless):
+	 * then there are no groups to drop anyway.
+	 */
+	sys3(SYS_setgroups, 0, 0, 0);
+	r = sys3(SYS_setresgid, 0, 0, 0);
+	if (r < 0)
+		die("become gid 0 in the user namespace", r);
+	r = sys3(SYS_setresuid, 0, 0, 0);
+	if (r < 0)
+		die("become uid 0 in the user namespace", r);
+	r = sys5(SYS_execveat, init, (long)"", (long)init_argv, (long)envp, AT_EMPTY_PATH);
+	die("exec slrt-init", r);
+}
+
+#if defined(__x86_64__)
+__asm__(".text\n.global _start\n_start:\n"
+	"  xor %rbp, %rbp\n  mov %rsp, %rdi\n  and $-16, %rsp\n  call nsenter_main\n  hlt\n");
+#elif defined(__aarch64__)
+__asm__(".text\n.global _start\n_start:\n"
+	"  mov x29, #0\n  mov x0, sp\n  and sp, x0, #-16\n  bl nsenter_main\n  brk #0\n");
+#endif
