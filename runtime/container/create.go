@@ -66,6 +66,10 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	seccompProg, err := seccompPlan(s, &plan.Proc)
+	if err != nil {
+		return nil, err
+	}
 
 	if err := os.MkdirAll(root, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root %s: %w", root, err)
@@ -135,6 +139,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		req.extra = append(req.extra, sock)
 	}
 
+	if sock, err := seccompListener(s, seccompProg, &plan.Proc, req); err != nil {
+		return nil, err
+	} else if sock != nil {
+		closeAfter = append(closeAfter, sock)
+	}
 	for _, f := range opts.ExtraFiles {
 		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
 		req.extra = append(req.extra, f)
@@ -147,6 +156,9 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	c.state.Pid = kid.cmd.Process.Pid
 	if c.state.InitStart, _, err = procStat(c.state.Pid); err != nil {
 		return nil, fmt.Errorf("read init start time: %w", err)
+	}
+	if err := c.seccompState(&plan.Proc, c.state.Pid, Creating); err != nil {
+		return nil, err
 	}
 	if err := c.runInit(plan); err != nil {
 		return nil, fmt.Errorf("create container %q: %w", opts.ID, err)

@@ -37,6 +37,10 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	}
 	req := &spawnReq{cg: c.cg(), stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, initialCPUs: pp.InitialCPUs}
 	plan := &channel.Plan{Exec: true, Proc: pp}
+	seccompProg, err := seccompPlan(c.spec, &plan.Proc)
+	if err != nil {
+		return nil, err
+	}
 
 	var closeAfter []*os.File
 	defer func() {
@@ -77,6 +81,11 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		req.extra = append(req.extra, sock)
 	}
 
+	if sock, err := seccompListener(c.spec, seccompProg, &plan.Proc, req); err != nil {
+		return nil, err
+	} else if sock != nil {
+		closeAfter = append(closeAfter, sock)
+	}
 	for _, f := range opts.ExtraFiles {
 		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
 		req.extra = append(req.extra, f)
@@ -86,6 +95,10 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		return nil, fmt.Errorf("exec in container %q: %w", c.state.ID, err)
 	}
 	defer kid.closeSync()
+	if err := c.seccompState(&plan.Proc, kid.cmd.Process.Pid, c.status()); err != nil {
+		kid.kill()
+		return nil, err
+	}
 	if err := kid.send(&channel.Message{Kind: channel.KindPlan, Plan: plan}); err != nil {
 		kid.kill()
 		return nil, err
