@@ -84,3 +84,14 @@ $(SHIM_BIN): $(INIT_BIN) $(GO_SRC)
 
 check-deps:
 	hack/check-deps.sh
+
+# Benchmarks: slrt side by side with runc and crun (bench/bench.sh, as
+# root). `bench` (~10 min) writes bench/results/REPORT.md and PNG plots;
+# `bench-smoke` (~1 min, for CI) writes build/bench-smoke/ and fails only on
+# errors, never on timings.
+.PHONY: bench bench-smoke
+bench: build image
+	bench/bench.sh
+
+bench-smoke: build image
+	bench/bench.sh --smoke

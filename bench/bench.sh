@@ -1,0 +1,92 @@
+#!/bin/bash
+# Benchmarks slrt side by side with runc and crun and writes REPORT.md and
+# PNG plots (see bench/README.md). Run as root from the repository root,
+# after `make build image` (the Makefile's bench targets do both).
+#
+#   bench/bench.sh           full run: 20 rounds, results in bench/results/
+#   bench/bench.sh --smoke   ~1 minute, 3 rounds, results in build/bench-smoke/
+#
+# Fails only on errors (a runtime that cannot run the bundle, state left
+# behind); timings are reported, never asserted: the machines are shared.
+#
+# Everything runs in one private mount namespace: crun 1.8.1 refuses hybrid
+# cgroup hosts unless /sys/fs/cgroup/unified/cgroup.controllers reads empty,
+# so an empty file is bind-mounted over it there, and every runtime is
+# measured inside that same namespace (it costs runc nothing measurable:
+# see ../shared/reference/peer-baseline.md). State roots go on a tmpfs
+# mounted there too, because /run is not always one.
+#
+# TODO(shim): containerd level (ctr run --rm, io.containerd.slrt.v2 vs
+# runc.v2 with runc and crun) and shim RSS with 1 and 10 pods: a bench/ctr
+# driver run from here once cmd/containerd-shim-slrt-v2 exists.
+# TODO(cri): CRI level (sandbox + container create/start p50/p99, handlers
+# sl vs runc vs crun) once the shim serves the CRI path.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+mode=full
+case "${1:-}" in
+--smoke) mode=smoke ;;
+"") ;;
+*) echo "usage: $0 [--smoke]" >&2; exit 2 ;;
+esac
+
+if [ "$mode" = smoke ]; then
+	RUNS=${RUNS:-3} ENGINE_RUNS=${ENGINE_RUNS:-5} IO_RUNS=${IO_RUNS:-2} PARKED=${PARKED:-3}
+	OUT=${OUT:-build/bench-smoke}
+else
+	RUNS=${RUNS:-20} ENGINE_RUNS=${ENGINE_RUNS:-60} IO_RUNS=${IO_RUNS:-5} PARKED=${PARKED:-10}
+	OUT=${OUT:-bench/results}
+fi
+BIN=build/bench
+
+if [ -z "${SLRT_BENCH_NS:-}" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "$0: run as root (it creates containers and mounts)" >&2
+		exit 1
+	fi
+	for t in runc crun unshare; do
+		command -v "$t" >/dev/null || { echo "$0: $t not found (apt-get install $t)" >&2; exit 1; }
+	done
+	# Plots need gnuplot: installed for a full run, optional for the smoke.
+	if ! command -v gnuplot >/dev/null && [ "$mode" = full ]; then
+		echo "installing gnuplot-nox for the plots"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null ||
+			echo "$0: gnuplot-nox not installed: no plots" >&2
+	fi
+	mkdir -p "$BIN"
+	for d in oci engine report; do
+		go build -o "$BIN/$d" "./bench/$d"
+	done
+	exec unshare --mount --propagation private env SLRT_BENCH_NS=1 "$0" "$@"
+fi
+
+# Inside the private mount namespace: its mounts vanish with it.
+scratch=$(mktemp -d /tmp/slrt-bench.XXXXXX)
+disk=/var/lib/slrt-bench.$$
+cleanup() {
+	umount "$scratch" 2>/dev/null || true
+	rmdir "$scratch" 2>/dev/null || true
+	rm -rf "$disk"
+}
+trap cleanup EXIT
+mount -t tmpfs -o size=256m,mode=0711 tmpfs "$scratch"
+controllers=/sys/fs/cgroup/unified/cgroup.controllers
+if [ -r "$controllers" ] && grep -q . "$controllers"; then
+	: >"$scratch/empty"
+	mount --bind "$scratch/empty" "$controllers"
+fi
+mkdir -p "$OUT" "$disk"
+
+echo "bench ($mode): $(uptime)"
+"$BIN/oci" -runs "$RUNS" -io-runs "$IO_RUNS" -parked "$PARKED" -scratch "$scratch/oci" \
+	-disk-root "$disk" -out "$OUT"
+"$BIN/engine" -runs "$ENGINE_RUNS" -root "$scratch/engine" -bundle "$scratch/oci/bundle" -out "$OUT"
+"$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode"
+if command -v gnuplot >/dev/null; then
+	gnuplot -e "dir='$OUT'" bench/plot.gp
+else
+	echo "gnuplot not found: no plots" >&2
+fi
+echo "bench ($mode): $(uptime)"
+echo "report: $OUT/REPORT.md"
