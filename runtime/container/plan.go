@@ -55,14 +55,16 @@ func buildPlan(s *specs.Spec, bundle string, ns *namespaces.Config, opts *Create
 	}
 	p := &channel.Plan{Rootfs: rp, Proc: pp, NewUserNS: ns.New[specs.UserNamespace]}
 
+	// A joined UTS namespace may be renamed too, as runc does (it is the
+	// container's, only shared with its pod).
 	if s.Hostname != "" {
-		if !ns.New[specs.UTSNamespace] {
+		if !ns.Has(specs.UTSNamespace) {
 			return nil, fmt.Errorf("hostname: setting %q needs a new UTS namespace", s.Hostname)
 		}
 		p.Hostname, p.SetHostname = s.Hostname, true
 	}
 	if s.Domainname != "" {
-		if !ns.New[specs.UTSNamespace] {
+		if !ns.Has(specs.UTSNamespace) {
 			return nil, fmt.Errorf("domainname: setting %q needs a new UTS namespace", s.Domainname)
 		}
 		p.Domainname, p.SetDomainname = s.Domainname, true
