@@ -98,6 +98,7 @@ func Serve(f *Flags) error {
 	if path != "" {
 		os.Remove(path)
 	}
+	os.Remove(StateRoot(f.Namespace)) // only when empty: other pods' shims share it
 	if err == ttrpc.ErrServerClosed || ctx.Err() != nil {
 		return nil
 	}

@@ -23,6 +23,11 @@ type proc struct {
 	stdio       stdio
 	spec        *specs.Process // exec: what Start runs
 
+	// order is held from starting the process until its start event is
+	// published, and taken before its exit event: a process that exits at
+	// once is still seen to start first.
+	order sync.Mutex
+
 	mu     sync.Mutex
 	pid    int
 	pidfd  int // opened before anyone can reap the pid: signals never hit a reused one

@@ -219,6 +219,8 @@ func (s *Service) watch(c *ctr, p *proc, wait func() container.ExitStatus) {
 		p.io.close()
 	}
 	pid, code, at := p.exitInfo()
+	p.order.Lock()
+	defer p.order.Unlock()
 	s.pub.Publish(events.TopicExit, &eventsapi.TaskExit{
 		ContainerID: p.containerID, ID: p.id(), Pid: pid, ExitStatus: code, ExitedAt: at,
 	})
@@ -230,6 +232,8 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskap
 	if err != nil {
 		return nil, err
 	}
+	p.order.Lock()
+	defer p.order.Unlock()
 	if r.ExecID != "" {
 		return s.startExec(c, p)
 	}
