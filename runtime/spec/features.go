@@ -10,14 +10,15 @@ import (
 	"github.com/slrt/slrt/runtime/caps"
 )
 
-// Advertised ahead of the code, on the team's decision: the seccomp loader
-// (ProcessPlan.Seccomp, runtime/process.LoadSeccomp) and idmapped mounts
-// (runtime/rootfs still rejects "idmap"/"ridmap" as "not supported yet") are
-// being written now. Higher layers act on these answers (containerd sends
-// idmapped mounts only to runtimes that report them; a seccomp profile is
-// trusted to be enforced), so turn them off if either slips.
+// What the engine enforces. seccomp: runtime/seccomp compiles
+// linux.seccomp and slrt-init loads it right before execve, handing a
+// notify fd to listenerPath. idmap: runtime/rootfs still rejects
+// "idmap"/"ridmap" as "not supported yet". Higher layers act on these
+// answers (containerd sends idmapped mounts only to runtimes that report
+// them; a seccomp profile is trusted to be enforced), so report only what
+// the code does.
 const (
-	seccompEnabled = false
+	seccompEnabled = true
 	idmapEnabled   = false
 )
 
