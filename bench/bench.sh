@@ -55,6 +55,10 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 			echo "$0: gnuplot-nox not installed: no plots" >&2
 	fi
 	mkdir -p "$BIN"
+	# Private copies: others may rebuild build/slrt while this runs, and
+	# the report must describe one binary.
+	cp build/slrt "$BIN/slrt"
+	cp runtime/inithelper/bin/slrt-init "$BIN/slrt-init"
 	for d in oci engine report; do
 		go build -o "$BIN/$d" "./bench/$d"
 	done
@@ -80,7 +84,7 @@ mkdir -p "$OUT" "$disk"
 
 echo "bench ($mode): $(uptime)"
 "$BIN/oci" -runs "$RUNS" -io-runs "$IO_RUNS" -parked "$PARKED" -scratch "$scratch/oci" \
-	-disk-root "$disk" -out "$OUT"
+	-disk-root "$disk" -slrt "$BIN/slrt" -init "$BIN/slrt-init" -out "$OUT"
 "$BIN/engine" -runs "$ENGINE_RUNS" -root "$scratch/engine" -bundle "$scratch/oci/bundle" -out "$OUT"
 "$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode"
 if command -v gnuplot >/dev/null; then

@@ -60,7 +60,7 @@ func (r *report) storage() {
 	r.p("deleted before writeback (so it is an upper bound for data) and does not count journal or inode")
 	r.p("updates (a lower bound for what the flash sees). `tmpfs`: state root on the private tmpfs (the fair")
 	r.p("setting); `disk`: state root on the root file system, which is where `/run/<runtime>` lives on a host")
-	r.p("whose /run is not a tmpfs (this one: /run is %s).", r.o.Machine.RunFS)
+	r.p("whose /run is not a tmpfs (here /run is on: %s).", r.o.Machine.RunFS)
 	r.p("")
 	r.p("| runtime | state root | lifecycle | lifecycles | bytes per lifecycle |")
 	r.p("|---|---|---|---:|---:|")
