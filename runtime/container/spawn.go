@@ -59,10 +59,11 @@ func extraFD(i int) int { return 4 + i }
 // then blocks reading the plan, so it does nothing before the caller sends
 // it; by then it is in its cgroups.
 func spawn(r *spawnReq) (*child, error) {
-	path, err := inithelper.Path()
+	path, closeHelper, err := helperPath(1 + len(r.extra))
 	if err != nil {
 		return nil, err
 	}
+	defer closeHelper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("create sync socket: %w", err)
@@ -151,6 +152,28 @@ func spawn(r *spawnReq) (*child, error) {
 		}
 	}
 	return c, nil
+}
+
+// helperPath returns a /proc/self/fd path to the init helper whose fd
+// number is above every fd the child gets (0-2, then n extra files from 3):
+// the child resolves the path after its fds were moved into place, so a
+// lower number could name one of them (the memfd is often fd 5 in a small
+// process, exactly where a second extra file lands).
+func helperPath(n int) (string, func(), error) {
+	path, err := inithelper.Path()
+	if err != nil {
+		return "", nil, err
+	}
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", nil, fmt.Errorf("open init helper: %w", err)
+	}
+	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3+n)
+	unix.Close(fd)
+	if err != nil {
+		return "", nil, fmt.Errorf("dup init helper fd: %w", err)
+	}
+	return fmt.Sprintf("/proc/self/fd/%d", high), func() { unix.Close(high) }, nil
 }
 
 func orDefault(f, def *os.File) *os.File {
