@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -248,5 +249,34 @@ func TestExecUserNamespace(t *testing.T) {
 	}
 	if f := strings.Fields(out); len(f) < 5 || f[0] != "1000" || f[1] != "0" || f[2] != "200000" || !strings.HasPrefix(f[4], "sleep") {
 		t.Errorf("exec output = %q, want uid 1000 in the container's user namespace (0 200000 65536) next to sleep", out)
+	}
+}
+
+// TestOOM: a container that outgrows its memory limit is OOM-killed, and
+// OOMEvents reports it.
+func TestOOM(t *testing.T) {
+	e := newEnv(t)
+	limit := int64(16 << 20)
+	b := bundleWith(t, func(s *specs.Spec) {
+		s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit, Swap: &limit}
+	}, "sh", "-c", "dd if=/dev/zero of=/dev/null bs=64M count=1")
+	c, err := container.Create(e.root, container.CreateOpts{ID: "oom", Bundle: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(true)
+	events, stop, err := c.OOMEvents()
+	if err != nil {
+		t.Fatalf("oom events: %v", err)
+	}
+	defer stop()
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Init().Wait()
+	select {
+	case <-events:
+	case <-time.After(5 * time.Second):
+		t.Errorf("no OOM event (init exit %+v)", st)
 	}
 }

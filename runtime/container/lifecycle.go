@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/slrt/slrt/runtime/cgroups"
 	"github.com/slrt/slrt/runtime/channel"
 	"github.com/slrt/slrt/runtime/hooks"
 )
@@ -233,11 +234,21 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 }
 
 // Stats returns the container's cgroup statistics.
-func (c *Container) Stats() (any, error) {
+func (c *Container) Stats() (*cgroups.Stats, error) {
 	if c.cg() == nil {
 		return nil, fmt.Errorf("stats of container %q: %w", c.state.ID, ErrNoCgroup)
 	}
 	return c.cg().Stats()
+}
+
+// OOMEvents delivers one value per OOM kill in the container's cgroup
+// until stop is called (the shim turns them into TaskOOM events, published
+// before the exit they cause).
+func (c *Container) OOMEvents() (events <-chan struct{}, stop func(), err error) {
+	if c.cg() == nil {
+		return nil, nil, fmt.Errorf("oom events of container %q: %w", c.state.ID, ErrNoCgroup)
+	}
+	return c.cg().OOMEvents()
 }
 
 // WaitExit blocks until the init exits, for callers that did not create the
