@@ -153,22 +153,24 @@ func TestRunForwardsSignals(t *testing.T) {
 	each(t, func(t *testing.T, r *runtime) {
 		id := newID(t)
 		r.track(t, id)
-		bundle := r.bundle(t, "sh", "-c", "trap 'exit 42' USR1; while true; do sleep 0.1; done")
+		// The workload is its pid namespace's init: a signal it has no
+		// handler for is dropped, so wait for "ready" (trap installed).
+		bundle := r.bundle(t, "sh", "-c", "trap 'exit 42' USR1; echo ready; while true; do sleep 0.1; done")
 		for _, tt := range []struct {
 			sig  os.Signal
 			code int
 		}{{syscall.SIGUSR1, 42}} {
 			c := exec.Command(r.bin, "--root", r.root, "run", "--bundle", bundle, id)
-			c.Stdout, c.Stderr = tempFile(t), tempFile(t)
+			out := tempFile(t)
+			c.Stdout, c.Stderr = out, tempFile(t)
 			if err := c.Start(); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, func() bool {
-				res := r.cmd(t, "state", id)
-				return res.code == 0 && strings.Contains(res.stdout, `"running"`)
-			})
+			waitFor(t, func() bool { return strings.Contains(readBack(t, out), "ready") })
 			c.Process.Signal(tt.sig)
+			timer := time.AfterFunc(10*time.Second, func() { c.Process.Kill() })
 			err := c.Wait()
+			timer.Stop()
 			if code := c.ProcessState.ExitCode(); code != tt.code {
 				t.Errorf("run after %v: exit %d (%v), want %d", tt.sig, code, err, tt.code)
 			}
