@@ -124,12 +124,16 @@ type Target struct {
 }
 
 // Spawn runs start on an OS thread that first entered the given namespaces,
-// so the process start forks inherits them. The thread is never given back
-// to the Go scheduler: its goroutine ends locked, and the runtime then
-// terminates the thread. User and mount namespaces cannot be entered here
-// (a multi-threaded process cannot join a user namespace, and a mount
-// namespace change would need unshare(CLONE_FS)); callers pass those to the
-// init instead.
+// so the process start forks inherits them. Afterwards the thread goes back
+// to the namespaces it had and is handed back to the Go scheduler; if that
+// fails, its goroutine ends locked and the runtime retires the thread (or,
+// for the main thread, parks it forever), so no other goroutine ever runs in
+// a container's namespace. Restoring matters: the main thread cannot be
+// retired, and /proc/self/ns shows the main thread's namespaces.
+//
+// User and mount namespaces cannot be entered here (a multi-threaded process
+// cannot join a user namespace, and a mount namespace change would need
+// unshare(CLONE_FS)); callers pass those to the init instead.
 func Spawn(targets []Target, start func() error) error {
 	if len(targets) == 0 {
 		return start()
@@ -137,45 +141,62 @@ func Spawn(targets []Target, start func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// No UnlockOSThread: this thread's namespaces are tainted.
-		errc <- enterAndStart(targets, start)
+		err, clean := enterAndStart(targets, start)
+		if clean {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }
 
-func enterAndStart(targets []Target, start func() error) error {
-	// Open every path first: once a pid or net namespace is entered, the
-	// paths still resolve in our mount namespace, but keep it simple and
-	// order-independent.
-	fds := make([]int, len(targets))
-	for i := range fds {
-		fds[i] = -1
-	}
+// enterAndStart joins the targets, runs start, and goes back. clean tells
+// whether the thread is in its original namespaces again.
+func enterAndStart(targets []Target, start func() error) (err error, clean bool) {
+	// Open every target, and the thread's own namespaces to come back to,
+	// before changing anything.
+	join := make([]int, 0, len(targets))
+	back := make([]int, 0, len(targets))
 	defer func() {
-		for _, fd := range fds {
-			if fd >= 0 {
-				unix.Close(fd)
+		for _, fd := range append(join, back...) {
+			unix.Close(fd)
+		}
+	}()
+	for _, t := range targets {
+		in, ok := kinds[t.Kind]
+		if !ok || t.Kind == specs.UserNamespace || t.Kind == specs.MountNamespace {
+			return fmt.Errorf("join %s namespace %s: not possible from the runtime process", t.Kind, t.Path), true
+		}
+		fd, err := unix.Open(t.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open %s namespace %s: %w", t.Kind, t.Path, err), true
+		}
+		join = append(join, fd)
+		// pid: the thread's pid_for_children, which setns changes.
+		own := "/proc/thread-self/ns/" + in.proc
+		if t.Kind == specs.PIDNamespace || t.Kind == specs.TimeNamespace {
+			own += "_for_children"
+		}
+		fd, err = unix.Open(own, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open own %s namespace: %w", t.Kind, err), true
+		}
+		back = append(back, fd)
+	}
+	clean = true
+	defer func() {
+		for i, t := range targets {
+			if e := unix.Setns(back[i], int(kinds[t.Kind].flag)); e != nil {
+				clean = false
 			}
 		}
 	}()
 	for i, t := range targets {
-		in, ok := kinds[t.Kind]
-		if !ok || t.Kind == specs.UserNamespace || t.Kind == specs.MountNamespace {
-			return fmt.Errorf("join %s namespace %s: not possible from the runtime process", t.Kind, t.Path)
-		}
-		fd, err := unix.Open(t.Path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("open %s namespace %s: %w", t.Kind, t.Path, err)
-		}
-		fds[i] = fd
-		_ = in
-	}
-	for i, t := range targets {
-		if err := unix.Setns(fds[i], int(kinds[t.Kind].flag)); err != nil {
-			return fmt.Errorf("join %s namespace %s: %w", t.Kind, t.Path, err)
+		if err := unix.Setns(join[i], int(kinds[t.Kind].flag)); err != nil {
+			return fmt.Errorf("join %s namespace %s: %w", t.Kind, t.Path, err), clean
 		}
 	}
-	return start()
+	return start(), clean
 }
 
 // Same reports whether path is the namespace of kind k the runtime itself
