@@ -129,6 +129,17 @@ type Mount struct {
 	// SourceFD is >0 when the parent opened the source already (O_PATH) and
 	// passed it to the init; Source is then informational.
 	SourceFD int `json:"sourceFd,omitempty"`
+	// IDMap asks for an idmapped bind (mounts[].uidMappings/gidMappings,
+	// options "idmap"/"ridmap"); IDMapRecursive ("ridmap") maps every
+	// mount of an rbind, not only the top one. Setting the mapping needs
+	// privilege over the source filesystem that an init in its own user
+	// namespace lacks, so the parent builds the mount as a detached tree
+	// (open_tree + mount_setattr) and passes it as MountFD.
+	IDMap          bool `json:"idmap,omitempty"`
+	IDMapRecursive bool `json:"idmapRecursive,omitempty"`
+	// MountFD is >0 when the parent prepared the mount itself: the fd of a
+	// detached mount tree the init moves onto the target (move_mount).
+	MountFD int `json:"mountFd,omitempty"`
 }
 
 // Device is a device node to create (or bind-mount from the host when the

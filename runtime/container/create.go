@@ -144,6 +144,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	} else if sock != nil {
 		closeAfter = append(closeAfter, sock)
 	}
+	idmapped, err := idmapMounts(s, plan, req)
+	if err != nil {
+		return nil, err
+	}
+	closeAfter = append(closeAfter, idmapped...)
 	for _, f := range opts.ExtraFiles {
 		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
 		req.extra = append(req.extra, f)

@@ -53,12 +53,22 @@ func (r *inRoot) mountOne(m *channel.Mount, newUserNS, cgroupNS bool) error {
 // bind makes a bind mount and then, since mount(2) ignores every other flag
 // in the call that creates a bind mount, applies them with a remount.
 func (r *inRoot) bind(m *channel.Mount, target int, before uint64, newUserNS bool) error {
-	src := m.Source
-	if m.SourceFD > 0 {
-		src = fdPath(m.SourceFD)
+	if m.IDMap && m.MountFD <= 0 {
+		// A plain bind here would silently show the source's raw ids.
+		return fmt.Errorf("idmapped mount on %s: the runtime did not prepare it", r.where(m.Target))
 	}
-	if err := unix.Mount(src, fdPath(target), "", uintptr(unix.MS_BIND|m.Flags&unix.MS_REC), ""); err != nil {
-		return fmt.Errorf("bind %s on %s: %w", m.Source, r.where(m.Target), err)
+	if m.MountFD > 0 {
+		if err := r.moveMount(m, target); err != nil {
+			return err
+		}
+	} else {
+		src := m.Source
+		if m.SourceFD > 0 {
+			src = fdPath(m.SourceFD)
+		}
+		if err := unix.Mount(src, fdPath(target), "", uintptr(unix.MS_BIND|m.Flags&unix.MS_REC), ""); err != nil {
+			return fmt.Errorf("bind %s on %s: %w", m.Source, r.where(m.Target), err)
+		}
 	}
 	mnt, err := r.reopen(m.Target, before)
 	if err != nil {

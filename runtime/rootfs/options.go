@@ -14,6 +14,8 @@ type mountOptions struct {
 	propFlags []uint64 // propagation changes, applied in order after mounting
 	data      string   // the rest, comma-joined, for the filesystem
 	bind      bool     // "bind" or "rbind" was given
+	idmap     bool     // "idmap" or "ridmap" was given
+	ridmap    bool     // "ridmap": the mapping applies to every mount of an rbind
 }
 
 // flagOption is an option that sets (or, with clear, clears) a mount flag.
@@ -74,10 +76,6 @@ var propagationOptions = map[string]uint64{
 // reject them with a bare EINVAL, or worse, accept them and ignore them.
 var unsupportedOptions = map[string]string{
 	"tmpcopyup": "not supported",
-	// runtime-spec config.md "idmap"/"ridmap": needs mount_setattr with a
-	// user namespace fd from the parent.
-	"idmap":  "not supported yet",
-	"ridmap": "not supported yet",
 	// runtime-spec 1.1 recursive attributes (mount_setattr AT_RECURSIVE).
 	"rro": "not supported yet", "rrw": "not supported yet",
 	"rnosuid": "not supported yet", "rsuid": "not supported yet",
@@ -109,6 +107,12 @@ func parseOptions(opts []string) (mountOptions, error) {
 			if f.flag&unix.MS_BIND != 0 {
 				o.bind = true
 			}
+			continue
+		}
+		// runtime-spec config.md "idmap"/"ridmap": never passed to mount(2).
+		if opt == "idmap" || opt == "ridmap" {
+			o.idmap = true
+			o.ridmap = o.ridmap || opt == "ridmap"
 			continue
 		}
 		if p, ok := propagationOptions[opt]; ok {

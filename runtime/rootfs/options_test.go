@@ -35,8 +35,6 @@ func TestParseOptions(t *testing.T) {
 		{name: "data kept in order", opts: []string{"newinstance", "ptmxmode=0666", "", "mode=0620", "gid=5"},
 			want: mountOptions{data: "newinstance,ptmxmode=0666,mode=0620,gid=5"}},
 		{name: "tmpcopyup", opts: []string{"tmpcopyup"}, error: `option "tmpcopyup": not supported`},
-		{name: "idmap", opts: []string{"idmap"}, error: `option "idmap": not supported yet`},
-		{name: "ridmap", opts: []string{"rbind", "ridmap"}, error: `option "ridmap": not supported yet`},
 		{name: "rro", opts: []string{"rro"}, error: `option "rro": not supported yet`},
 	}
 	for _, tt := range tests {

@@ -23,9 +23,6 @@ func planMount(i int, m specs.Mount, bundle string, newUserNS bool, registered f
 	if pm.Target == "/" {
 		return pm, fmt.Errorf("mounts[%d].destination %q: cannot mount over the container's root", i, m.Destination)
 	}
-	if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
-		return pm, fmt.Errorf("mounts[%d] (%s): uidMappings/gidMappings (idmapped mounts): not supported yet", i, pm.Target)
-	}
 	opts, err := parseOptions(m.Options)
 	if err != nil {
 		return pm, fmt.Errorf("mounts[%d].options (%s): %w", i, pm.Target, err)
@@ -33,6 +30,9 @@ func planMount(i int, m specs.Mount, bundle string, newUserNS bool, registered f
 	pm.Flags, pm.PropFlags, pm.Data = opts.flags, opts.propFlags, opts.data
 	pm.Bind = opts.bind || m.Type == "bind"
 	pm.Type = m.Type
+	if err := planIDMap(i, m, &pm, opts, newUserNS); err != nil {
+		return pm, err
+	}
 
 	if err := checkType(i, m.Type, pm.Bind, newUserNS, registered); err != nil {
 		return pm, err

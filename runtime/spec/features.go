@@ -12,14 +12,15 @@ import (
 
 // What the engine enforces. seccomp: runtime/seccomp compiles
 // linux.seccomp and slrt-init loads it right before execve, handing a
-// notify fd to listenerPath. idmap: runtime/rootfs still rejects
-// "idmap"/"ridmap" as "not supported yet". Higher layers act on these
-// answers (containerd sends idmapped mounts only to runtimes that report
-// them; a seccomp profile is trusted to be enforced), so report only what
-// the code does.
+// notify fd to listenerPath. idmap: the parent makes idmapped binds
+// (mounts[].uidMappings, "idmap"/"ridmap") with open_tree and
+// mount_setattr, and the init moves them into place. Higher layers act on
+// these answers (containerd sends idmapped mounts only to runtimes that
+// report them; a seccomp profile is trusted to be enforced), so report
+// only what the code does.
 const (
 	seccompEnabled = true
-	idmapEnabled   = false
+	idmapEnabled   = true
 )
 
 // mountOptions are the options runtime/rootfs turns into mount(2) flags and
