@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/slrt/slrt/runtime/container"
@@ -86,6 +87,11 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		printVersion(stdout)
 		return 0
 	}
+	rootSet := false
+	fs.Visit(func(f *flag.Flag) { rootSet = rootSet || f.Name == "root" })
+	if !rootSet {
+		g.root = defaultRoot(os.Geteuid(), os.Getenv("XDG_RUNTIME_DIR"))
+	}
 	rest := fs.Args()
 	if help || len(rest) == 0 || rest[0] == "help" {
 		if len(rest) > 1 && rest[0] == "help" {
@@ -104,6 +110,9 @@ func run(argv []string, stdout, stderr io.Writer) int {
 	}
 	defer log.close()
 	g.log = log
+	// The engine's warnings (cgroups skipped when rootless, seccomp
+	// syscalls unknown here, a failed poststop hook) go to the log.
+	container.Warnf = log.warnf
 
 	cmd := lookup(rest[0])
 	if cmd == nil {
@@ -112,6 +121,16 @@ func run(argv []string, stdout, stderr io.Writer) int {
 		return 3
 	}
 	return cmd.run(g, rest[1:], stdout, stderr)
+}
+
+// defaultRoot is where state lives without --root: /run/slrt for root,
+// as runc's /run/runc; for anyone else $XDG_RUNTIME_DIR/slrt (a tmpfs the
+// user owns, as runc does for rootless use), since /run is root's.
+func defaultRoot(euid int, xdgRuntimeDir string) string {
+	if euid != 0 && xdgRuntimeDir != "" {
+		return filepath.Join(xdgRuntimeDir, "slrt")
+	}
+	return container.DefaultRoot
 }
 
 func lookup(name string) *command {

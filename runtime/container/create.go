@@ -222,10 +222,7 @@ func initErr(err error) error {
 
 func (c *Container) makeCgroup(s *specs.Spec, rootless bool) error {
 	if rootless {
-		if s.Linux.Resources != nil {
-			Warnf("rootless: cgroups are not managed, linux.resources ignored")
-		}
-		return nil
+		return c.rootlessCgroup(s)
 	}
 	m, err := cgroups.New(s.Linux.CgroupsPath, c.state.Systemd, c.state.ID, cgroupResources(s))
 	if err != nil {
