@@ -56,7 +56,7 @@ func Serve(f *Flags) error {
 	defer cancel()
 	pub := events.New(os.Getenv("TTRPC_ADDRESS"), f.Namespace)
 	defer pub.Close()
-	svc := task.New(StateRoot(f.Namespace), pub, cancel)
+	svc := task.New(StateRoot(f.Namespace), f.Namespace, pub, cancel)
 
 	var calls atomic.Int64
 	srv, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(

@@ -37,34 +37,50 @@ type procIO struct {
 	stdinF    *os.File       // the stdin fifo, once open
 	copies    sync.WaitGroup // output relays of a terminal
 	out       *os.File       // a terminal's output fifo
+	logger    *logger        // a binary:// log driver, when stdout names one
 }
 
-func openIO(s stdio) (_ *procIO, retErr error) {
-	p := &procIO{stdinPath: s.stdin}
+// openIO opens a process's streams. id and the service's namespace are
+// what a binary:// logger is told.
+func (s *Service) openIO(st stdio, id string) (_ *procIO, retErr error) {
+	p := &procIO{stdinPath: st.stdin}
 	defer func() {
 		if retErr != nil {
 			p.close()
 		}
 	}()
 	var err error
-	if s.terminal {
+	// containerd gives the same binary:// URI for stdout and stderr; one
+	// logger takes both (its fds 3 and 4).
+	if u := logURI(st.stdout); u != nil && u.Scheme == "binary" {
+		if p.logger, err = startLogger(&s.reaper, u, id, s.namespace); err != nil {
+			return nil, err
+		}
+	}
+	output := func(path string, fromLogger *os.File) (*os.File, error) {
+		if p.logger != nil {
+			return fromLogger, nil
+		}
+		return openOutput(path)
+	}
+	if st.terminal {
 		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("console socketpair: %w", err)
 		}
 		p.console, p.consoleRemote = os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-init")
-		if p.out, err = openOutput(s.stdout); err != nil {
+		if p.out, err = output(st.stdout, p.logger.stdout()); err != nil {
 			return nil, err
 		}
 		return p, nil
 	}
-	if p.childOut, err = openOutput(s.stdout); err != nil {
+	if p.childOut, err = output(st.stdout, p.logger.stdout()); err != nil {
 		return nil, err
 	}
-	if p.childErr, err = openOutput(s.stderr); err != nil {
+	if p.childErr, err = output(st.stderr, p.logger.stderr()); err != nil {
 		return nil, err
 	}
-	if s.stdin == "" {
+	if st.stdin == "" {
 		p.childIn, err = os.Open(os.DevNull)
 		return p, err
 	}
@@ -77,6 +93,16 @@ func openIO(s stdio) (_ *procIO, retErr error) {
 	return p, nil
 }
 
+// logURI parses a stream path that is a URI (file://, binary://, fifo://);
+// nil for a plain path.
+func logURI(path string) *url.URL {
+	u, err := url.Parse(path)
+	if err != nil || u.Scheme == "" {
+		return nil
+	}
+	return u
+}
+
 // openOutput opens where a stream goes. A fifo is opened write-only when
 // containerd already reads it, else read-write (so the open never blocks and
 // nothing written before containerd opens its end is lost).
@@ -84,14 +110,14 @@ func openOutput(path string) (*os.File, error) {
 	if path == "" {
 		return os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	}
-	if u, err := url.Parse(path); err == nil && u.Scheme != "" {
+	if u := logURI(path); u != nil {
 		switch u.Scheme {
 		case "file":
 			return os.OpenFile(u.Path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
 		case "fifo":
 			path = u.Path
 		default:
-			return nil, fmt.Errorf("stdio %q: %s:// logging is not supported yet: %w", path, u.Scheme, errNotImplemented)
+			return nil, fmt.Errorf("stdio %q: unknown log URI scheme %s:// (fifo, file and binary are known): %w", path, u.Scheme, errNotImplemented)
 		}
 	}
 	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -203,6 +229,8 @@ func (p *procIO) close() {
 		}
 	}
 	p.master, p.out = nil, nil
+	p.logger.finish()
+	p.logger = nil
 }
 
 // unblockStdin ends a copyStdin still waiting in open(2) for a writer that

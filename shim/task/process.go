@@ -68,7 +68,7 @@ func (p *proc) running() bool {
 	return p.pid > 0 && !p.exited
 }
 
-// setExited records how the process ended and wakes Wait callers.
+// setExited records how the process ended.
 func (p *proc) setExited(st container.ExitStatus) {
 	p.mu.Lock()
 	p.exited, p.exit = true, st
@@ -77,8 +77,11 @@ func (p *proc) setExited(st container.ExitStatus) {
 		p.pidfd = -1
 	}
 	p.mu.Unlock()
-	close(p.done)
 }
+
+// finish wakes Wait callers and those waiting to delete the process: its
+// exit is recorded and published.
+func (p *proc) finish() { close(p.done) }
 
 // signal sends sig to a running exec.
 func (p *proc) signal(sig unix.Signal) error {

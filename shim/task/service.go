@@ -31,9 +31,10 @@ import (
 // Service serves the containers of one pod (or one container) from one
 // shim process.
 type Service struct {
-	root     string
-	pub      *events.Publisher
-	shutdown func()
+	root      string
+	namespace string // containerd's, told to binary:// loggers
+	pub       *events.Publisher
+	shutdown  func()
 
 	mu         sync.Mutex
 	containers map[string]*ctr
@@ -49,15 +50,16 @@ type ctr struct {
 	init   *proc
 	execs  map[string]*proc
 	mounts []*types.Mount
+	oom    *oomWatch // nil when the container has no memory cgroup
 }
 
-// New makes the service. root is the engine's state root; pub may be nil;
-// shutdown is called (once) when containerd asks the shim to go and no
-// container is left.
-func New(root string, pub *events.Publisher, shutdown func()) *Service {
+// New makes the service. root is the engine's state root; namespace is
+// containerd's; pub may be nil; shutdown is called (once) when containerd
+// asks the shim to go and no container is left.
+func New(root, namespace string, pub *events.Publisher, shutdown func()) *Service {
 	var once sync.Once
 	return &Service{
-		root: root, pub: pub, containers: map[string]*ctr{},
+		root: root, namespace: namespace, pub: pub, containers: map[string]*ctr{},
 		shutdown: func() { once.Do(shutdown) },
 		reaper:   reaper{tracked: map[int]bool{}},
 	}
@@ -149,7 +151,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		}
 	}()
 	st := stdio{r.Stdin, r.Stdout, r.Stderr, r.Terminal}
-	pio, err := openIO(st)
+	pio, err := s.openIO(st, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +181,8 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		pio.close()
 		return nil, err
 	}
-	cc := &ctr{c: c, bundle: r.Bundle, rootfs: rootfs, init: p, execs: map[string]*proc{}, mounts: r.Rootfs}
+	cc := &ctr{c: c, bundle: r.Bundle, rootfs: rootfs, init: p, execs: map[string]*proc{}, mounts: r.Rootfs,
+		oom: watchOOM(r.ID, c, s.pub)}
 	s.mu.Lock()
 	s.containers[r.ID] = cc
 	s.mu.Unlock()
@@ -192,38 +195,49 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 }
 
 // watch waits for a process (the engine reaps it: exec.Cmd.Wait) and tells
-// containerd. When an init exits its execs are killed and their exits are
-// published first, as containerd expects.
+// containerd, in the order it expects: when an init exits its execs are
+// killed and their exits published first; OOM kills are published before
+// the exit; Wait callers are woken only once the exit is published.
 func (s *Service) watch(c *ctr, p *proc, wait func() container.ExitStatus) {
 	st := wait()
 	s.reaper.untrack(st.Pid)
 	if p.execID == "" {
-		s.mu.Lock()
-		var execs []*proc
-		for _, e := range c.execs {
-			execs = append(execs, e)
-		}
-		s.mu.Unlock()
-		for _, e := range execs {
-			if e.running() {
-				e.signal(unix.SIGKILL)
-				e.waitDone(2 * time.Second)
-			}
-		}
+		s.killExecs(c)
 	}
 	if p.io != nil {
 		p.io.wait()
 	}
+	c.oom.flush()
+	p.order.Lock()
 	p.setExited(st)
 	if p.io != nil {
 		p.io.close()
 	}
 	pid, code, at := p.exitInfo()
-	p.order.Lock()
-	defer p.order.Unlock()
 	s.pub.Publish(events.TopicExit, &eventsapi.TaskExit{
 		ContainerID: p.containerID, ID: p.id(), Pid: pid, ExitStatus: code, ExitedAt: at,
 	})
+	p.order.Unlock()
+	p.finish()
+}
+
+// killExecs kills the running execs of a container whose init exited and
+// waits until their exits are published.
+func (s *Service) killExecs(c *ctr) {
+	s.mu.Lock()
+	var execs []*proc
+	for _, e := range c.execs {
+		execs = append(execs, e)
+	}
+	s.mu.Unlock()
+	for _, e := range execs {
+		if e.running() {
+			e.signal(unix.SIGKILL)
+			if !e.waitDone(2 * time.Second) {
+				log.Printf("container %s: exec %s did not exit 2s after SIGKILL", c.init.containerID, e.execID)
+			}
+		}
+	}
 }
 
 func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskapi.StartResponse, retErr error) {
@@ -251,7 +265,7 @@ func (s *Service) startExec(c *ctr, p *proc) (*taskapi.StartResponse, error) {
 	if already {
 		return nil, fmt.Errorf("exec %q already started: %w", p.execID, errPrecondition)
 	}
-	pio, err := openIO(p.stdio)
+	pio, err := s.openIO(p.stdio, p.containerID)
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +313,7 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *task
 	if err := s.reaper.engine(func() error { return c.c.Delete(false) }); err != nil {
 		return nil, err
 	}
+	c.oom.stop()
 	if !p.waitDone(10 * time.Second) {
 		log.Printf("container %s: init exit not seen 10s after delete", r.ID)
 	}
