@@ -5,6 +5,7 @@ package shim_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -28,29 +29,59 @@ import (
 	tasktypes "github.com/slrt/slrt/shim/internal/api/types/task"
 )
 
-// shimBinary is $SLRT_SHIM_BIN (make test) or a fresh build.
+// shimBinary is $SLRT_SHIM_BIN (make test) or a build made once for all
+// the tests of this package (TestMain removes it).
 func shimBinary(t *testing.T) string {
 	if b := os.Getenv("SLRT_SHIM_BIN"); b != "" {
 		return b
 	}
-	bin := filepath.Join(t.TempDir(), "containerd-shim-slrt-v2")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/containerd-shim-slrt-v2").CombinedOutput(); err != nil {
-		t.Fatalf("build shim: %v\n%s", err, out)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "slrt-shim-test")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		bin := filepath.Join(dir, "containerd-shim-slrt-v2")
+		if out, err := exec.Command("go", "build", "-o", bin, "../cmd/containerd-shim-slrt-v2").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("build shim: %v\n%s", err, out)
+			return
+		}
+		built.bin = bin
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
 	}
-	return bin
+	return built.bin
+}
+
+var built struct {
+	once     sync.Once
+	dir, bin string
+	err      error
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
 }
 
 // eventsRecorder is containerd's side of the events service.
 type eventsRecorder struct {
-	mu     sync.Mutex
-	topics []string
-	ns     []string
+	mu        sync.Mutex
+	topics    []string
+	ns        []string
+	envelopes []*types.Envelope
 }
 
 func (e *eventsRecorder) Forward(ctx context.Context, r *eventsapi.ForwardRequest) (*emptypb.Empty, error) {
 	md, _ := ttrpc.GetMetadata(ctx)
 	e.mu.Lock()
 	e.topics = append(e.topics, r.Envelope.Topic)
+	e.envelopes = append(e.envelopes, r.Envelope)
 	v, _ := md.Get("containerd-namespace-ttrpc")
 	e.ns = append(e.ns, v...)
 	e.mu.Unlock()
