@@ -86,9 +86,11 @@ proto:
 
 shim: $(SHIM_BIN)
 
+# Linked fully static like build/slrt (the engine's seccomp is cgo with
+# libseccomp): nodes without libseccomp2 run it too.
 $(SHIM_BIN): $(INIT_BIN) $(GO_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/containerd-shim-slrt-v2
+	$(GO) build $(GOFLAGS) -tags $(STATIC_TAGS) -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o $@ ./cmd/containerd-shim-slrt-v2
 
 check-deps:
 	hack/check-deps.sh
