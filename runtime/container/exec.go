@@ -28,6 +28,9 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkLSM(proc); err != nil {
+		return nil, err
+	}
 	if opts.CPUs != "" {
 		pp.CPUs = opts.CPUs
 	}

@@ -49,8 +49,12 @@ func buildPlan(s *specs.Spec, bundle string, ns *namespaces.Config, opts *Create
 	}
 	rp.NoPivot = rp.NoPivot || opts.NoPivot
 	rp.CgroupNS = ns.Has(specs.CgroupNamespace)
+	labelMounts(s.Linux.MountLabel, &rp)
 	pp, err := process.Plan(s.Process, rootless)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkLSM(s.Process); err != nil {
 		return nil, err
 	}
 	p := &channel.Plan{Rootfs: rp, Proc: pp, NewUserNS: ns.New[specs.UserNamespace]}

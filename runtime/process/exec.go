@@ -25,8 +25,9 @@ var ErrNotFound = errors.New("executable file not found in $PATH")
 var LoadSeccomp func(pp *channel.ProcessPlan) error
 
 // Exec replaces the init with the workload: chdir to cwd (the init has
-// already pivoted, so cwd is a container path), find args[0], load the
-// seccomp filter, execve. It returns only on failure.
+// already pivoted, so cwd is a container path), find args[0], set the
+// AppArmor profile or SELinux label for the execve, load the seccomp
+// filter, execve. It returns only on failure.
 func Exec(pp *channel.ProcessPlan) error {
 	// Prepare entered cwd as root; entering it again as the workload's user
 	// makes a cwd that is a symlink or was replaced resolve with that user's
@@ -40,6 +41,9 @@ func Exec(pp *channel.ProcessPlan) error {
 	}
 	prog, err := Lookup(pp.Args[0], pp.Env)
 	if err != nil {
+		return err
+	}
+	if err := applyLSM(pp); err != nil {
 		return err
 	}
 	if LoadSeccomp != nil {

@@ -7,7 +7,9 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"golang.org/x/sys/unix"
 
+	"github.com/slrt/slrt/runtime/apparmor"
 	"github.com/slrt/slrt/runtime/caps"
+	"github.com/slrt/slrt/runtime/selinux"
 )
 
 // What the engine enforces. seccomp: runtime/seccomp compiles
@@ -67,11 +69,11 @@ func Features() *features.Features {
 				Rdma: yes,
 			},
 			Seccomp: seccompFeatures(),
-			// The profile and label travel in the plan, but nothing applies
-			// them yet: saying so keeps callers from trusting a confinement
-			// that is not there.
-			Apparmor:        &features.Apparmor{Enabled: no},
-			Selinux:         &features.Selinux{Enabled: no},
+			// The init applies a profile and a label only where the host
+			// enforces the LSM (and refuses them elsewhere), so each is
+			// enabled exactly when the host has it, as runc reports them.
+			Apparmor:        &features.Apparmor{Enabled: ptr(apparmor.Enabled())},
+			Selinux:         &features.Selinux{Enabled: ptr(selinux.Enabled())},
 			IntelRdt:        &features.IntelRdt{Enabled: no},
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(idmapEnabled)}},
 			NetDevices:      &features.NetDevices{Enabled: no},
