@@ -89,13 +89,15 @@ func createContainer(p *channel.Plan) error {
 	if err := hooks.Run("createContainer", p.CreateCtrHooks, cont.State); err != nil {
 		return err
 	}
+	if err := rootfs.Pivot(&p.Rootfs); err != nil {
+		return err
+	}
+	// After pivot_root, as runc does: /dev/ptmx must be the container's
+	// (its own devpts instance), not the host's.
 	if p.Console {
 		if err := setupConsole(p); err != nil {
 			return err
 		}
-	}
-	if err := rootfs.Pivot(&p.Rootfs); err != nil {
-		return err
 	}
 	if err := setNames(p); err != nil {
 		return err
