@@ -103,6 +103,14 @@ func (c *Container) Kill(sig unix.Signal, all bool) error {
 	if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil {
 		return fmt.Errorf("signal %d to container %q: %w", sig, c.state.ID, err)
 	}
+	// A frozen init does not die until thawed: after a SIGKILL, thaw a
+	// paused container, as runc does (else `ctr task kill -s SIGKILL` of a
+	// paused task leaves it PAUSED until someone resumes it).
+	if sig == unix.SIGKILL && c.cg() != nil && c.status() == Paused {
+		if err := c.cg().Thaw(); err != nil {
+			return fmt.Errorf("thaw container %q after SIGKILL: %w", c.state.ID, err)
+		}
+	}
 	return nil
 }
 
