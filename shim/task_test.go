@@ -68,7 +68,6 @@ func TestShimExec(t *testing.T) {
 	if c := h.wait("c1", "e1"); c != 7 {
 		t.Errorf("exec exit %d, want 7", c)
 	}
-	// The exec's pid is its pid in the container's pid namespace's parent: $$ is 1-based inside.
 	if got := out.all(t); !strings.HasPrefix(got, "out-") {
 		t.Errorf("exec stdout %q", got)
 	}
@@ -173,9 +172,6 @@ func TestShimTTY(t *testing.T) {
 	got := out.all(t)
 	if !strings.Contains(got, "is-a-tty") || !strings.Contains(got, "33 101") {
 		t.Errorf("tty output %q, want is-a-tty and size 33 101", got)
-	}
-	if _, err := h.task.ResizePty(ctx, &taskapi.ResizePtyRequest{ID: "c1", Width: 1, Height: 1}); err == nil {
-		t.Log("resize after exit succeeded") // harmless either way
 	}
 	h.delete("c1")
 
@@ -297,7 +293,7 @@ func TestShimControl(t *testing.T) {
 		if err := proto.Unmarshal(sr.Stats.Value, &m); err != nil {
 			t.Fatal(err)
 		}
-		if m.GetMemory().GetUsage().GetUsage() == 0 || len(m.GetPids().String()) == 0 {
+		if m.GetMemory().GetUsage().GetUsage() == 0 {
 			t.Errorf("v1 metrics without memory usage: %v", &m)
 		}
 	case "io.containerd.cgroups.v2.Metrics":
@@ -490,7 +486,6 @@ echo done >"$d/done"
 	h.start("c3", h.bundle(nil, "true"))
 	if _, err := h.task.Create(context.Background(), &taskapi.CreateTaskRequest{ID: "c3", Bundle: h.bundle(nil, "true"), Stdout: missing, Stderr: missing}); err == nil {
 		t.Error("create with a missing logging binary succeeded")
-		h.created = append(h.created, "c3")
 	}
 
 	file := filepath.Join(logs, "file.log")
