@@ -14,9 +14,18 @@ import (
 )
 
 // proc is one process containerd knows: a container's init (execID "") or
-// an exec. Its life: added (exec only, spec stored) → running (pid, pidfd,
-// io) → exited (done closed, exit set) → deleted (removed from its
-// container).
+// an exec. Its life, each step taken in one place:
+//
+//	created  pid 0 (an exec: spec stored; an init: parked in the engine)
+//	running  started(): pid, pidfd, io            — Create / startExec
+//	stopped  setExited(), exit published, finish() — watch
+//	deleted  removed from its container            — Delete
+//
+// The checks of what a state allows are few (start only when created,
+// signal and delete-exec only when not running / running, resize only with
+// io) and read from pid and exited under mu; the init's created, paused and
+// running come from the engine. Types per state, as containerd's runc shim
+// has for its out-of-process runc, would add more code than they remove.
 type proc struct {
 	containerID string
 	execID      string
