@@ -22,7 +22,7 @@ import (
 //	deleted  removed from its container            — Delete
 //
 // The checks of what a state allows are few (start only when created,
-// signal and delete-exec only when not running / running, resize only with
+// signal only when running, delete an exec only when not, resize only with
 // io) and read from pid and exited under mu; the init's created, paused and
 // running come from the engine. Types per state, as containerd's runc shim
 // has for its out-of-process runc, would add more code than they remove.
