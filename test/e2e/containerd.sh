@@ -178,8 +178,15 @@ start() {
 
 # descendants PID...: every process below the given ones (by ppid).
 descendants() {
-	local all
-	all=$(ps -e -o pid=,ppid=)
+	# "pid ppid" of every process, from /proc (procps may be missing)
+	local all f
+	all=$(for f in /proc/[0-9]*/stat; do
+		# the comm field may hold spaces: ppid is the 2nd field after ") "
+		read -r line <"$f" 2>/dev/null || continue
+		rest=${line##*) }
+		set -- $rest
+		echo "${line%% *} $2"
+	done)
 	local queue=("$@") out=() p c
 	while [ ${#queue[@]} -gt 0 ]; do
 		p=${queue[0]}
