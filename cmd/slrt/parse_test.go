@@ -51,6 +51,11 @@ func TestParseStartProcess(t *testing.T) {
 		{`{"cpu":1,"cpus":"2"}`, container.StartProcess{}, true},
 		{`{"cpu":-1}`, container.StartProcess{}, true},
 		{`{"args":`, container.StartProcess{}, true},
+		{`{"args":[""]}`, container.StartProcess{}, true},
+		{`{"args":["a\u0000b"]}`, container.StartProcess{}, true},
+		{`{"env":["NOEQUALS"]}`, container.StartProcess{}, true},
+		{`{"cwd":"rel"}`, container.StartProcess{}, true},
+		{`{"cpus":"3-1"}`, container.StartProcess{}, true},
 	}
 	for _, tt := range tests {
 		got, err := parseStartProcess([]byte(tt.in))

@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path"
+	"strings"
 
 	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/runtime/process"
 )
 
 var startCommand = &command{
@@ -73,5 +76,36 @@ func parseStartProcess(b []byte) (*container.StartProcess, error) {
 		}
 		f.CPUs = fmt.Sprint(*f.CPU)
 	}
+	if err := checkStartProcess(&f.StartProcess); err != nil {
+		return nil, fmt.Errorf("parse start process: %w", err)
+	}
 	return &f.StartProcess, nil
+}
+
+// checkStartProcess refuses what the init could only fail on after the
+// start request reached it, when the container is lost: the caller gets
+// the reason now, and the container stays created.
+func checkStartProcess(p *container.StartProcess) error {
+	if len(p.Args) > 0 && p.Args[0] == "" {
+		return errors.New("args[0] is empty")
+	}
+	for i, a := range p.Args {
+		if strings.IndexByte(a, 0) >= 0 {
+			return fmt.Errorf("args[%d] contains a NUL byte", i)
+		}
+	}
+	for i, e := range p.Env {
+		if k, _, ok := strings.Cut(e, "="); !ok || k == "" || strings.IndexByte(e, 0) >= 0 {
+			return fmt.Errorf("env[%d] %q is not KEY=VALUE", i, e)
+		}
+	}
+	if p.Cwd != "" && (!path.IsAbs(p.Cwd) || strings.IndexByte(p.Cwd, 0) >= 0) {
+		return fmt.Errorf("cwd %q is not an absolute path", p.Cwd)
+	}
+	if p.CPUs != "" {
+		if _, err := process.ParseCPUs(p.CPUs); err != nil {
+			return fmt.Errorf("cpus: %w", err)
+		}
+	}
+	return nil
 }
