@@ -15,6 +15,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ import (
 	"github.com/slrt/slrt/runtime/channel"
 	"github.com/slrt/slrt/runtime/hooks"
 	"github.com/slrt/slrt/runtime/process"
+	"github.com/slrt/slrt/runtime/procfs"
 	"github.com/slrt/slrt/runtime/rootfs"
 	"github.com/slrt/slrt/runtime/seccomp/loader"
 	"github.com/slrt/slrt/runtime/terminal"
@@ -34,12 +36,26 @@ const syncFD = 3
 
 func main() {
 	process.LoadSeccomp = loadSeccomp
+	// Not dumpable until the workload's execve: no process of the
+	// container can open /proc/PID/exe, /proc/PID/fd or /proc/PID/mem of the
+	// init (CVE-2019-5736 needed /proc/PID/exe of the runtime).
+	if err := unix.Prctl(unix.PR_SET_DUMPABLE, 0, 0, 0, 0); err != nil {
+		fmt.Fprintf(os.Stderr, "slrt-init: prctl(PR_SET_DUMPABLE): %v\n", err)
+		os.Exit(1)
+	}
 	msg, err := channel.Expect(syncFD, channel.KindPlan)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "slrt-init: %v\n", err)
 		os.Exit(1)
 	}
 	p := msg.Plan
+	// Anything else inherited is closed before any path is resolved: an fd
+	// to a host directory would be a way out through /proc/self/fd/N as
+	// process.cwd (CVE-2024-21626).
+	if err := closeUnknownFDs(p); err != nil {
+		fmt.Fprintf(os.Stderr, "slrt-init: %v\n", err)
+		os.Exit(1)
+	}
 	if p.Exec {
 		err = execProcess(p)
 	} else {
@@ -55,6 +71,29 @@ func main() {
 	}
 	_ = channel.Send(reply, &channel.Message{Kind: channel.KindError, Error: err.Error()})
 	os.Exit(1)
+}
+
+// closeUnknownFDs closes every fd from 3 up that the plan does not name.
+func closeUnknownFDs(p *channel.Plan) error {
+	keep := []int{syncFD, p.ListenFD, p.ConsoleFD, p.MountNSFD, p.Proc.SeccompListenerFD}
+	keep = append(keep, p.PreserveFDs...)
+	slices.Sort(keep)
+	next := 3
+	for _, fd := range keep {
+		if fd < next {
+			continue
+		}
+		if fd > next {
+			if err := unix.CloseRange(uint(next), uint(fd-1), 0); err != nil {
+				return fmt.Errorf("close inherited fds %d-%d: %w", next, fd-1, err)
+			}
+		}
+		next = fd + 1
+	}
+	if err := unix.CloseRange(uint(next), ^uint(0), 0); err != nil {
+		return fmt.Errorf("close inherited fds from %d: %w", next, err)
+	}
+	return nil
 }
 
 // startErr carries the socket on which a start failure must be reported
@@ -354,9 +393,20 @@ func setNames(p *channel.Plan) error {
 // pivot_root, so only namespaced values are reachable (the parent checked
 // which keys are allowed).
 func writeSysctls(list []channel.KV) error {
+	if len(list) == 0 {
+		return nil
+	}
+	proc, err := procfs.Open("/proc")
+	if err != nil {
+		return fmt.Errorf("sysctls: %w", err)
+	}
+	defer proc.Close()
 	for _, kv := range list {
-		path := "/proc/sys/" + strings.ReplaceAll(kv.Key, ".", "/")
-		if err := os.WriteFile(path, []byte(kv.Value), 0); err != nil {
+		if strings.Contains(kv.Key, "/") || strings.Contains(kv.Key, "..") {
+			return fmt.Errorf("sysctl %q: not a sysctl name", kv.Key)
+		}
+		rel := "sys/" + strings.ReplaceAll(kv.Key, ".", "/")
+		if err := proc.WriteFile(rel, []byte(kv.Value)); err != nil {
 			return fmt.Errorf("sysctl %s=%q: %w", kv.Key, kv.Value, err)
 		}
 	}
@@ -380,7 +430,12 @@ func timeNamespace(p *channel.Plan) error {
 	if b.Len() == 0 {
 		return nil
 	}
-	if err := os.WriteFile("/proc/self/timens_offsets", []byte(b.String()), 0); err != nil {
+	proc, err := procfs.Open("/proc")
+	if err != nil {
+		return fmt.Errorf("time namespace offsets: %w", err)
+	}
+	defer proc.Close()
+	if err := proc.WriteFile(procfs.Self()+"/timens_offsets", []byte(b.String())); err != nil {
 		return fmt.Errorf("write time namespace offsets: %w", err)
 	}
 	return nil

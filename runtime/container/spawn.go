@@ -52,6 +52,12 @@ type child struct {
 	status   ExitStatus
 }
 
+// initEnv is slrt-init's whole environment (the workload's comes from the
+// plan). It turns off Go's cgroup-aware GOMAXPROCS: the init would read
+// the container's cgroup CPU files at start-up and keep them open to
+// re-read, work and fds a process that lives milliseconds does not need.
+var initEnv = []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0"}
+
 // extraFD is the fd number the i-th extra file gets in the init.
 func extraFD(i int) int { return 4 + i }
 
@@ -100,7 +106,7 @@ func spawn(r *spawnReq) (*child, error) {
 		cmd := &exec.Cmd{
 			Path:       path,
 			Args:       args,
-			Env:        []string{},
+			Env:        initEnv,
 			Stdin:      orDefault(r.stdin, os.Stdin),
 			Stdout:     orDefault(r.stdout, os.Stdout),
 			Stderr:     orDefault(r.stderr, os.Stderr),

@@ -39,6 +39,9 @@ func Exec(pp *channel.ProcessPlan) error {
 			return fmt.Errorf("chdir to process.cwd %q: %w", pp.Cwd, err)
 		}
 	}
+	if err := checkCwdInside(pp.Cwd); err != nil {
+		return err
+	}
 	prog, err := Lookup(pp.Args[0], pp.Env)
 	if err != nil {
 		return err
@@ -53,6 +56,17 @@ func Exec(pp *channel.ProcessPlan) error {
 	}
 	if err := unix.Exec(prog, pp.Args, pp.Env); err != nil {
 		return fmt.Errorf("exec %q: %w", prog, err)
+	}
+	return nil
+}
+
+// checkCwdInside fails when the working directory is outside the root: a
+// cwd reached through an fd of a host directory (/proc/self/fd/N,
+// CVE-2024-21626) is, and getcwd(2) then answers "(unreachable)/...",
+// which Getwd reports as an error.
+func checkCwdInside(cwd string) error {
+	if wd, err := unix.Getwd(); err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %q is outside the container's root filesystem", cwd)
 	}
 	return nil
 }

@@ -37,6 +37,9 @@ func Prepare(pp *channel.ProcessPlan) error {
 	if err := unix.Chdir(pp.Cwd); err != nil {
 		return fmt.Errorf("chdir to process.cwd %q: %w", pp.Cwd, err)
 	}
+	if err := checkCwdInside(pp.Cwd); err != nil {
+		return err
+	}
 	if err := caps.DropBounding(pp.Caps); err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/procfs"
 )
 
 const oomScoreAdjFile = "/proc/self/oom_score_adj"
@@ -28,8 +30,14 @@ func applyOOMScoreAdj(v *int) error {
 	if v == nil {
 		return nil
 	}
-	err := os.WriteFile(oomScoreAdjFile, []byte(strconv.Itoa(*v)), 0)
+	// Through a verified procfs: a container-made mount over the file
+	// must not redirect the write (CVE-2025-52881).
+	proc, err := procfs.Open("/proc")
 	if err != nil {
+		return fmt.Errorf("write oom_score_adj: %w", err)
+	}
+	defer proc.Close()
+	if err := proc.WriteFile(procfs.Self()+"/oom_score_adj", []byte(strconv.Itoa(*v))); err != nil {
 		return oomError(*v, err)
 	}
 	return nil
