@@ -77,6 +77,9 @@ func main() {
 func closeUnknownFDs(p *channel.Plan) error {
 	keep := []int{syncFD, p.ListenFD, p.ConsoleFD, p.MountNSFD, p.Proc.SeccompListenerFD}
 	keep = append(keep, p.PreserveFDs...)
+	for _, m := range p.Rootfs.Mounts {
+		keep = append(keep, m.MountFD) // idmapped mounts the parent made
+	}
 	slices.Sort(keep)
 	next := 3
 	for _, fd := range keep {
