@@ -78,26 +78,38 @@ func Send(fd int, m *Message) error {
 // Recv reads one datagram from fd. It returns io.EOF when the peer closed
 // the socket without sending anything more.
 func Recv(fd int) (*Message, error) {
-	buf := make([]byte, maxMessage)
-	var n int
-	var err error
-	for {
-		n, _, _, _, err = unix.Recvmsg(fd, buf, nil, 0)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	// Peek with MSG_TRUNC for the datagram's size, then read it into a
+	// buffer of that size: a fixed maxMessage buffer per message was a
+	// measured 1 MiB of garbage per start.
+	var one [1]byte
+	n, err := recvRetry(fd, one[:], unix.MSG_PEEK|unix.MSG_TRUNC)
 	if err != nil {
 		return nil, fmt.Errorf("receive message: %w", err)
 	}
 	if n == 0 {
 		return nil, io.EOF
 	}
+	if n > maxMessage {
+		return nil, fmt.Errorf("receive message: %d bytes is more than the %d allowed", n, maxMessage)
+	}
+	buf := make([]byte, n)
+	if n, err = recvRetry(fd, buf, 0); err != nil {
+		return nil, fmt.Errorf("receive message: %w", err)
+	}
 	var m Message
 	if err := json.Unmarshal(buf[:n], &m); err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)
 	}
 	return &m, nil
+}
+
+func recvRetry(fd int, buf []byte, flags int) (int, error) {
+	for {
+		n, _, _, _, err := unix.Recvmsg(fd, buf, nil, flags)
+		if err != unix.EINTR {
+			return n, err
+		}
+	}
 }
 
 // Expect receives one message and checks its kind. An Error message from

@@ -229,3 +229,15 @@ type IOPrio struct {
 	Class    int `json:"class"`
 	Priority int `json:"priority"`
 }
+
+// FDs lists every fd of the init the plan refers to (the sync socket, fd 3,
+// is the caller's to add). The init closes all others before it resolves
+// any path, so a new fd field must be listed here.
+func (p *Plan) FDs() []int {
+	fds := []int{p.ListenFD, p.ConsoleFD, p.MountNSFD, p.Proc.SeccompListenerFD}
+	fds = append(fds, p.PreserveFDs...)
+	for _, m := range p.Rootfs.Mounts {
+		fds = append(fds, m.SourceFD, m.MountFD)
+	}
+	return fds
+}

@@ -221,5 +221,5 @@ func TestCVE_2025_52881_ProcfsWriteRedirect(t *testing.T) {
 	}
 }
 
-func readSpec(t *testing.T, b string) *specs.Spec { return testutil.ReadSpec(t, b) }
+func readSpec(t *testing.T, b string) *specs.Spec     { return testutil.ReadSpec(t, b) }
 func writeSpec(t *testing.T, b string, s *specs.Spec) { testutil.WriteSpec(t, b, s) }

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/channel"
+	"github.com/slrt/slrt/runtime/inithelper"
 	"github.com/slrt/slrt/runtime/rootfs"
 )
 
@@ -66,7 +67,7 @@ func idmapMounts(s *specs.Spec, plan *channel.Plan, req *spawnReq) (_ []*os.File
 // is cloned into it (the init helper, which just waits for a plan on fd 3
 // that never comes); the namespace outlives the child through the fd.
 func mappedUserNS(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
-	path, closeHelper, err := helperPath(1)
+	path, closeHelper, err := helperPath(inithelper.Path, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,13 @@ func extraFD(i int) int { return 4 + i }
 // then blocks reading the plan, so it does nothing before the caller sends
 // it; by then it is in its cgroups.
 func spawn(r *spawnReq) (*child, error) {
-	path, closeHelper, err := helperPath(1 + len(r.extra))
+	// The child gets the sync socket, the extra files and, to join a user
+	// namespace, two more (see below): the helper's fd goes above them all.
+	helper, nfds := inithelper.Path, 1+len(r.extra)
+	if r.userns != nil {
+		helper, nfds = inithelper.NsenterPath, nfds+2
+	}
+	path, closeHelper, err := helperPath(helper, nfds)
 	if err != nil {
 		return nil, err
 	}
@@ -92,10 +98,6 @@ func spawn(r *spawnReq) (*child, error) {
 	if r.userns != nil {
 		initFile, err := inithelper.File()
 		if err != nil {
-			unix.Close(fds[0])
-			return nil, err
-		}
-		if path, err = inithelper.NsenterPath(); err != nil {
 			unix.Close(fds[0])
 			return nil, err
 		}
@@ -165,19 +167,19 @@ func spawn(r *spawnReq) (*child, error) {
 // the child resolves the path after its fds were moved into place, so a
 // lower number could name one of them (the memfd is often fd 5 in a small
 // process, exactly where a second extra file lands).
-func helperPath(n int) (string, func(), error) {
-	path, err := inithelper.Path()
+func helperPath(get func() (string, error), n int) (string, func(), error) {
+	path, err := get()
 	if err != nil {
 		return "", nil, err
 	}
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return "", nil, fmt.Errorf("open init helper: %w", err)
+		return "", nil, fmt.Errorf("open helper %s: %w", path, err)
 	}
 	high, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3+n)
 	unix.Close(fd)
 	if err != nil {
-		return "", nil, fmt.Errorf("dup init helper fd: %w", err)
+		return "", nil, fmt.Errorf("dup helper fd: %w", err)
 	}
 	return fmt.Sprintf("/proc/self/fd/%d", high), func() { unix.Close(high) }, nil
 }
