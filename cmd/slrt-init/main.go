@@ -75,11 +75,7 @@ func main() {
 
 // closeUnknownFDs closes every fd from 3 up that the plan does not name.
 func closeUnknownFDs(p *channel.Plan) error {
-	keep := []int{syncFD, p.ListenFD, p.ConsoleFD, p.MountNSFD, p.Proc.SeccompListenerFD}
-	keep = append(keep, p.PreserveFDs...)
-	for _, m := range p.Rootfs.Mounts {
-		keep = append(keep, m.MountFD) // idmapped mounts the parent made
-	}
+	keep := append(p.FDs(), syncFD)
 	slices.Sort(keep)
 	next := 3
 	for _, fd := range keep {
