@@ -62,7 +62,26 @@ func Start(f *Flags, stdin io.Reader, getenv Env) ([]byte, error) {
 			}
 		}
 	}
+	if err := writeAddress(filepath.Join(bundle, "address"), address); err != nil {
+		return nil, err
+	}
 	return Encode(format, address)
+}
+
+// writeAddress records the shim's address in the bundle, as containerd's
+// own shims do: containerd 1.6 and 1.7 read bundle/address to reconnect to
+// running shims after a restart (without it they treat the shim as dead and
+// lose the task); 2.x keeps its own bootstrap.json and ignores it.
+func writeAddress(path, address string) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path))
+	if err := os.WriteFile(tmp, []byte(address), 0o600); err != nil {
+		return fmt.Errorf("write shim address: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write shim address: %w", err)
+	}
+	return nil
 }
 
 func bundleDir(f *Flags) (string, error) {
