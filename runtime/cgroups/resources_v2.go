@@ -203,7 +203,7 @@ func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: %w", dir, err)
 	}
 	defer unix.Close(fd)
-	if _, err := cgroup2.LoadAttachCgroupDeviceFilter(insts, license, fd); err != nil && !canSkipDeviceFilter(devs) {
+	if err := attachDeviceProgram(insts, license, fd); err != nil && !canSkipDeviceFilter(devs) {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: attach eBPF filter: %w", dir, err)
 	}
 	return nil
