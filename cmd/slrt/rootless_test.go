@@ -44,7 +44,7 @@ func TestRootless(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range []string{xdg, bundle} {
-		chownAll(t, d, user)
+		testutil.ChownTree(t, d, user)
 	}
 
 	as := func(args ...string) (string, string, error) {
@@ -98,19 +98,6 @@ func copyExe(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-func chownAll(t *testing.T, root string, id int) {
-	t.Helper()
-	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, id, id)
-	})
-	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -244,3 +244,19 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// ChownTree gives every file under root (symlinks themselves, not their
+// targets) to uid and gid id: a user-namespaced or rootless container's
+// rootfs must belong to the uid its root maps to.
+func ChownTree(t testing.TB, root string, id int) {
+	t.Helper()
+	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, id, id)
+	})
+	if err != nil {
+		t.Fatalf("chown %s to %d: %v", root, id, err)
+	}
+}

@@ -126,8 +126,7 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 			return nil, err
 		}
 		closeAfter = append(closeAfter, l)
-		plan.ListenFD = extraFD(len(req.extra))
-		req.extra = append(req.extra, l)
+		plan.ListenFD = req.pass(l)
 	}
 	if plan.Console {
 		sock, err := consoleSocket(opts.ConsoleSocket, opts.ConsoleFD)
@@ -135,8 +134,7 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 			return nil, err
 		}
 		closeAfter = append(closeAfter, sock)
-		plan.ConsoleFD = extraFD(len(req.extra))
-		req.extra = append(req.extra, sock)
+		plan.ConsoleFD = req.pass(sock)
 	}
 
 	if sock, err := seccompListener(s, seccompProg, &plan.Proc, req); err != nil {
@@ -150,8 +148,7 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	}
 	closeAfter = append(closeAfter, idmapped...)
 	for _, f := range opts.ExtraFiles {
-		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
-		req.extra = append(req.extra, f)
+		plan.PreserveFDs = append(plan.PreserveFDs, req.pass(f))
 	}
 	kid, err := spawn(req)
 	if err != nil {

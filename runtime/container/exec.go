@@ -68,8 +68,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		return nil, fmt.Errorf("exec in container %q: open its mount namespace: %w", c.state.ID, err)
 	}
 	closeAfter = append(closeAfter, mnt)
-	plan.MountNSFD = extraFD(len(req.extra))
-	req.extra = append(req.extra, mnt)
+	plan.MountNSFD = req.pass(mnt)
 	if proc.Terminal {
 		sock, err := consoleSocket(opts.ConsoleSocket, opts.ConsoleFD)
 		if err != nil {
@@ -80,8 +79,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		if b := proc.ConsoleSize; b != nil {
 			plan.ConsoleRows, plan.ConsoleCols = b.Height, b.Width
 		}
-		plan.ConsoleFD = extraFD(len(req.extra))
-		req.extra = append(req.extra, sock)
+		plan.ConsoleFD = req.pass(sock)
 	}
 
 	if sock, err := seccompListener(c.spec, seccompProg, &plan.Proc, req); err != nil {
@@ -90,8 +88,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		closeAfter = append(closeAfter, sock)
 	}
 	for _, f := range opts.ExtraFiles {
-		plan.PreserveFDs = append(plan.PreserveFDs, extraFD(len(req.extra)))
-		req.extra = append(req.extra, f)
+		plan.PreserveFDs = append(plan.PreserveFDs, req.pass(f))
 	}
 	kid, err := spawn(req)
 	if err != nil {

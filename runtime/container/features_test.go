@@ -10,6 +10,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/slrt/slrt/internal/testutil"
 	"github.com/slrt/slrt/runtime/container"
 )
 
@@ -87,7 +88,7 @@ func TestUserNamespace(t *testing.T) {
 		// sysfs cannot be mounted without owning the network namespace's
 		// user namespace; the container has both here, so keep it.
 	}, "sh", "-c", "id; cat /proc/self/uid_map; ls -ln /dev/null; touch /dev/shm/x && echo wrote")
-	chownTree(t, filepath.Join(b, "rootfs"), base)
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
 	res := e.run("userns", b, nil)
 	if res.status.Code != 0 {
 		t.Fatalf("exit = %+v: %s", res.status, res.out)
@@ -96,19 +97,6 @@ func TestUserNamespace(t *testing.T) {
 		if !strings.Contains(strings.Join(strings.Fields(res.out), " "), strings.Join(strings.Fields(want), " ")) {
 			t.Errorf("output lacks %q:\n%s", want, res.out)
 		}
-	}
-}
-
-func chownTree(t *testing.T, root string, id int) {
-	t.Helper()
-	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, id, id)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 
@@ -224,7 +212,7 @@ func TestExecUserNamespace(t *testing.T) {
 		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: base, Size: 65536}}
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: base, Size: 65536}}
 	}, "sleep", "1000")
-	chownTree(t, filepath.Join(b, "rootfs"), base)
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
 	c, err := container.Create(e.root, container.CreateOpts{ID: "execuserns", Bundle: b})
 	if err != nil {
 		t.Fatal(err)

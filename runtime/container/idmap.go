@@ -56,8 +56,7 @@ func idmapMounts(s *specs.Spec, plan *channel.Plan, req *spawnReq) (_ []*os.File
 			return nil, fmt.Errorf("mounts[%d]: %w", i, err)
 		}
 		files = append(files, f)
-		pm.MountFD = extraFD(len(req.extra))
-		req.extra = append(req.extra, f)
+		pm.MountFD = req.pass(f)
 	}
 	return files, nil
 }

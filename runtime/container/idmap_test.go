@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/slrt/slrt/internal/testutil"
 	"github.com/slrt/slrt/runtime/container"
 )
 
@@ -23,7 +24,7 @@ func idmapBundle(t *testing.T, mounts []specs.Mount, args ...string) string {
 		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: base, Size: 65536}}
 		s.Mounts = append(s.Mounts, mounts...)
 	}, args...)
-	chownTree(t, filepath.Join(b, "rootfs"), base)
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
 	return b
 }
 

@@ -41,8 +41,7 @@ func seccompListener(s *specs.Spec, prog *seccomp.Program, pp *channel.ProcessPl
 	if err != nil {
 		return nil, err
 	}
-	pp.SeccompListenerFD = extraFD(len(req.extra))
-	req.extra = append(req.extra, sock)
+	pp.SeccompListenerFD = req.pass(sock)
 	return sock, nil
 }
 

@@ -58,8 +58,12 @@ type child struct {
 // re-read, work and fds a process that lives milliseconds does not need.
 var initEnv = []string{"GODEBUG=containermaxprocs=0,updatemaxprocs=0"}
 
-// extraFD is the fd number the i-th extra file gets in the init.
-func extraFD(i int) int { return 4 + i }
+// pass adds f to the files the init gets and returns its fd number there:
+// 3 is the sync socket, the extra files follow from 4.
+func (r *spawnReq) pass(f *os.File) int {
+	r.extra = append(r.extra, f)
+	return 3 + len(r.extra)
+}
 
 // spawn forks slrt-init in the requested namespaces and cgroup. The init
 // then blocks reading the plan, so it does nothing before the caller sends

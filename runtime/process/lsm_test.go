@@ -2,9 +2,9 @@ package process
 
 import (
 	"fmt"
-	"runtime"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
