@@ -438,8 +438,14 @@ func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_
 		return nil, err
 	}
 	p.mu.Lock()
-	pio := p.io
+	pio, exited := p.io, p.exited
 	p.mu.Unlock()
+	if exited {
+		// The terminal went with the process: nothing to resize. ctr 1.6
+		// resizes right after start and logged an error when a short
+		// process had already gone; runc's shim answers success too.
+		return &emptypb.Empty{}, nil
+	}
 	if pio == nil {
 		return nil, fmt.Errorf("process %q has not started: %w", p.id(), errPrecondition)
 	}
