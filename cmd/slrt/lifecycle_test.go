@@ -130,11 +130,14 @@ func TestDeleteCreatedAndForce(t *testing.T) {
 // workload traps TERM: as PID 1 of its namespace it would ignore it.
 func TestKillSignalSpellings(t *testing.T) {
 	each(t, func(t *testing.T, r *runtime) {
-		bundle := r.bundle(t, "sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done")
+		bundle := r.bundle(t, "sh", "-c", "trap 'exit 0' TERM; : > /dev/shm/ready; while true; do sleep 0.1; done")
 		for _, sig := range []string{"9", "KILL", "SIGKILL", "sigkill", "term", "15", ""} {
 			id := newID(t)
 			r.track(t, id)
 			r.ok(t, "run", "-d", "--bundle", bundle, id)
+			// A TERM that arrives before the trap is set is dropped
+			// (the workload is its pid namespace's init).
+			waitFor(t, func() bool { return r.cmd(t, "exec", id, "sh", "-c", "test -e /dev/shm/ready").code == 0 })
 			r.fails(t, 1, "kill", id, "NOSUCHSIGNAL")
 			args := []string{"kill", id}
 			if sig != "" {

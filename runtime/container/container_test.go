@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -215,5 +216,51 @@ func TestExecKillDelete(t *testing.T) {
 	}
 	if _, err := container.Load(e.root, "execs"); !errors.Is(err, container.ErrNotExist) {
 		t.Errorf("load after delete: err = %v, want ErrNotExist", err)
+	}
+}
+
+// TestConcurrentDelete: two processes' worth of handles delete the same
+// container at once; the container lock lets one do it, the other finds
+// it gone, and the poststop hook runs exactly once.
+func TestConcurrentDelete(t *testing.T) {
+	e := newEnv(t)
+	log := filepath.Join(t.TempDir(), "poststop")
+	b := bundleWith(t, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo x >> " + log}}}}
+	}, "sleep", "1000")
+	c, err := container.Create(e.root, container.CreateOpts{ID: "racy", Bundle: b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			h, err := container.Load(e.root, "racy")
+			if err == nil {
+				err = h.Delete(true)
+			}
+			errs <- err
+		}()
+	}
+	var ok, gone int
+	for i := 0; i < 2; i++ {
+		switch err := <-errs; {
+		case err == nil:
+			ok++
+		case errors.Is(err, container.ErrNotExist):
+			gone++
+		default:
+			t.Errorf("delete: %v", err)
+		}
+	}
+	c.Init().Wait()
+	if ok != 1 || gone != 1 {
+		t.Errorf("deletes: %d succeeded, %d found it gone; want 1 and 1", ok, gone)
+	}
+	if got, _ := os.ReadFile(log); string(got) != "x\n" {
+		t.Errorf("poststop ran %d times, want once", strings.Count(string(got), "x"))
 	}
 }

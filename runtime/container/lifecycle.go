@@ -26,6 +26,11 @@ func (c *Container) Init() *Process { return c.init }
 // replacement fields when p is non-nil. Poststart hooks run after it; a
 // failing one is a warning (runtime-spec).
 func (c *Container) Start(p *StartProcess) error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if st := c.status(); st != Created {
 		return fmt.Errorf("start container %q (status %s): %w", c.state.ID, st, ErrNotCreated)
 	}
@@ -117,6 +122,11 @@ func (c *Container) Kill(sig unix.Signal, all bool) error {
 // Delete removes a stopped or created container: its processes, cgroup and
 // state, then runs poststop hooks. A running or paused one needs force.
 func (c *Container) Delete(force bool) error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st := c.status()
 	if (st == Running || st == Paused) && !force {
 		return fmt.Errorf("cannot delete container %q that is not stopped: %w", c.state.ID, ErrRunning)
@@ -204,6 +214,11 @@ func (c *Container) Pids() ([]int, error) {
 
 // Pause freezes every process of the container.
 func (c *Container) Pause() error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	switch st := c.status(); st {
 	case Running, Created:
 	case Paused:
@@ -219,6 +234,11 @@ func (c *Container) Pause() error {
 
 // Resume thaws a paused container.
 func (c *Container) Resume() error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if c.status() != Paused {
 		return fmt.Errorf("container %q: %w", c.state.ID, ErrNotPaused)
 	}
@@ -228,6 +248,11 @@ func (c *Container) Resume() error {
 // Update changes the container's cgroup resources in place and records
 // them, so a later exec or update starts from the new values.
 func (c *Container) Update(r *specs.LinuxResources) error {
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if c.status() == Stopped {
 		return fmt.Errorf("container %q: %w", c.state.ID, ErrNotRunning)
 	}
