@@ -10,8 +10,9 @@
 #   test/e2e/containerd.sh env          print its paths as shell variables
 #
 # Environment:
-#   SLRT_CONTAINERD  version: 2.4.2 (default) or 1.7.35 (both built by
-#                    tools.sh), or 1.6 (Debian 12's apt package, 1.6.20)
+#   SLRT_CONTAINERD  version: 2.4.2 (default), 2.2.9 or 1.7.35 (built by
+#                    tools.sh), or 1.6 (Debian 12's package, 1.6.20, unpacked
+#                    by tools.sh from the .deb, not installed)
 #   SLRT_E2E_DIR     base folder (default /tmp/slrt-e2e); this version's files
 #                    are in $SLRT_E2E_DIR/<version>: config.toml, containerd.sock,
 #                    containerd.pid, containerd.log, root/, state/, bin/
@@ -54,15 +55,6 @@ die() {
 # bins sets CONTAINERD and CTR for $VERSION.
 bins() {
 	case $VERSION in
-	1.6 | 1.6.*)
-		CONTAINERD=/usr/bin/containerd CTR=/usr/bin/ctr
-		if [ ! -x $CONTAINERD ]; then
-			[ "${1:-}" = build ] || die "containerd 1.6 is not installed (apt-get install containerd)"
-			echo "containerd.sh: installing Debian's containerd (1.6)" >&2
-			DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd >/dev/null ||
-				{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends containerd >/dev/null; }
-		fi
-		;;
 	*)
 		local d=${SLRT_TOOLS:-$HOME/.cache/slrt/tools}/containerd-$VERSION
 		CONTAINERD=$d/containerd CTR=$d/ctr

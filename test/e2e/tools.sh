@@ -15,6 +15,7 @@
 #
 #   test/e2e/tools.sh                 # containerd + ctr v2.4.2
 #   test/e2e/tools.sh 2.4.2 1.7.35    # several versions
+#   test/e2e/tools.sh 1.6             # Debian 12's package, unpacked here
 #
 # Cold (empty module and build cache) on 2 cores: ~5-17 min for 2.4.2.
 # Warm: nothing to do. 1.7.x lives at github.com/containerd/containerd (no /v2).
@@ -38,6 +39,11 @@ build_one() {
 		return 0
 	fi
 	case $v in
+	1.6 | 1.6.*)
+		debian_one "$v" "$dir"
+		exec 9>&-
+		return 0
+		;;
 	1.*) mod=github.com/containerd/containerd ;;
 	*) mod=github.com/containerd/containerd/v2 ;;
 	esac
@@ -81,6 +87,37 @@ build_one() {
 	echo "tools.sh: containerd $v built in $((SECONDS - start))s" >&2
 	echo "$dir"
 	exec 9>&-
+}
+
+# debian_one VERSION DIR: containerd 1.6 is Debian 12's package (1.6.20, the
+# one k3s-less Debian nodes run): its binaries are taken from the .deb
+# (apt-get download + dpkg-deb -x), never installed, so no system service
+# is set up or started on the host.
+debian_one() {
+	local v=$1 dir=$2 tmp deb
+	tmp=$(mktemp -d)
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(
+		cd "$tmp"
+		apt-get download containerd >/dev/null 2>&1 ||
+			{ apt-get update -qq && apt-get download containerd >/dev/null; }
+	)
+	deb=$(ls "$tmp"/containerd_*.deb)
+	case $(dpkg-deb -f "$deb" Version) in
+	1.6.*) ;;
+	*)
+		echo "tools.sh: Debian's containerd is $(dpkg-deb -f "$deb" Version), not 1.6" >&2
+		rm -rf "$tmp"
+		return 1
+		;;
+	esac
+	dpkg-deb -x "$deb" "$tmp/x"
+	cp "$tmp/x/usr/bin/containerd" "$tmp/x/usr/bin/ctr" "$dir/"
+	dpkg-deb -f "$deb" Version >"$dir/.done"
+	rm -rf "$tmp"
+	echo "tools.sh: containerd $v from Debian's package ($(cat "$dir/.done"))" >&2
+	echo "$dir"
 }
 
 mkdir -p "$TOOLS"
