@@ -311,7 +311,7 @@ func planDropinRemoval(h host, config string, m map[string]any) ([]change, error
 func checkRuntimesTable(config string, m map[string]any, r Runtime, v int64) error {
 	p := r.tablePath(v)
 	if rt, ok := lookup(m, p[:len(p)-1]); !ok || len(rt) == 0 {
-		return fmt.Errorf("%s has no [%s] table: containerd 1.7 would then lose its default runc runtime when slrt adds one; write the full config (containerd config default > %s) first", config, strings.Join(p[:len(p)-1], "."), config)
+		return fmt.Errorf("%s has no [%s] table: containerd 1.7 would then lose its default runc runtime when slrt adds one; write the full config (containerd config default > %s) first", config, dotted(p[:len(p)-1]), config)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func lookup(m map[string]any, path []string) (map[string]any, bool) {
 func checkNoRuntime(path string, m map[string]any, r Runtime) error {
 	for _, v := range []int64{2, 3} {
 		if _, ok := lookup(m, r.tablePath(v)); ok {
-			return fmt.Errorf("%s: [%s]: %w", path, strings.Join(r.tablePath(v), "."), ErrForeignRuntime)
+			return fmt.Errorf("%s: [%s]: %w", path, dotted(r.tablePath(v)), ErrForeignRuntime)
 		}
 	}
 	return nil
@@ -114,4 +114,13 @@ func deleteTable(m, old map[string]any, path []string) {
 		}
 		delete(parents[i], path[i])
 	}
+}
+
+// dotted writes a table path as TOML does: plugins."io.containerd…".x
+func dotted(path []string) string {
+	q := make([]string, len(path))
+	for i, k := range path {
+		q[i] = tomlKey(k)
+	}
+	return strings.Join(q, ".")
 }
