@@ -54,6 +54,8 @@ var commands = []*command{
 	createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand,
 	killCommand, listCommand, pauseCommand, psCommand, resumeCommand,
 	runCommand, specCommand, startCommand, stateCommand, updateCommand,
+	installCommand, uninstallCommand,
+	fgacCommand,
 }
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }

@@ -51,8 +51,8 @@ func FromAnnotations(s *specs.Spec, pol *policy.Policy, socket string) (bool, er
 // as listenerMetadata. Rules of an existing profile that name these
 // syscalls lose them (a notified syscall has one action), except for
 // mknod/mknodat: only device nodes are notified (the mode's S_IFMT is
-// S_IFCHR or S_IFBLK), so FIFOs and regular files keep what the profile
-// said. A spec without seccomp gets an allow-all filter plus the
+// S_IFCHR or S_IFBLK), and FIFOs, sockets and regular files keep what the
+// profile said. A spec without seccomp gets an allow-all filter plus the
 // notifications.
 func Apply(s *specs.Spec, profile string, syscalls []string, socket string) error {
 	if s.Linux == nil {
@@ -82,10 +82,21 @@ func Apply(s *specs.Spec, profile string, syscalls []string, socket string) erro
 			if name == "mknodat" {
 				idx = 2
 			}
-			for _, kind := range []uint64{unix.S_IFCHR, unix.S_IFBLK} {
-				add = append(add, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActNotify,
-					Args: []specs.LinuxSeccompArg{{Index: idx, Value: unix.S_IFMT, ValueTwo: kind, Op: specs.OpMaskedEqual}}})
+			byMode := func(r specs.LinuxSyscall, kinds ...uint64) {
+				for _, kind := range kinds {
+					r.Names = []string{name}
+					r.Args = []specs.LinuxSeccompArg{{Index: idx, Value: unix.S_IFMT, ValueTwo: kind, Op: specs.OpMaskedEqual}}
+					add = append(add, r)
+				}
 			}
+			byMode(specs.LinuxSyscall{Action: specs.ActNotify}, unix.S_IFCHR, unix.S_IFBLK)
+			// libseccomp lets an unconditional rule win over conditional
+			// ones: the profile's own rule for mknod is split by file type
+			// too, so FIFOs, sockets and regular files keep its action.
+			if r, ok := unconditional(sc.Syscalls, name); ok {
+				byMode(r, 0, unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK)
+			}
+			replace = append(replace, name)
 		case "mount":
 			replace = append(replace, name)
 			add = append(add, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActNotify})
@@ -108,4 +119,15 @@ func Apply(s *specs.Spec, profile string, syscalls []string, socket string) erro
 	sc.Syscalls = append(append(rules, drop...), add...)
 	s.Linux.Seccomp = sc
 	return nil
+}
+
+// unconditional is the first rule naming syscall without argument
+// conditions.
+func unconditional(rules []specs.LinuxSyscall, syscall string) (specs.LinuxSyscall, bool) {
+	for _, r := range rules {
+		if len(r.Args) == 0 && slices.Contains(r.Names, syscall) {
+			return r, true
+		}
+	}
+	return specs.LinuxSyscall{}, false
 }

@@ -28,8 +28,8 @@ func actionOf(sc *specs.LinuxSeccomp, name string) []specs.LinuxSeccompAction {
 }
 
 // TestApplyRuntimeDefault merges into a Docker-like allow-list: mount moves
-// from nowhere (denied by default) to notify, mknod keeps its allow rule
-// beside the device-node notify rules, the new mount API answers ENOSYS,
+// from nowhere (denied by default) to notify, mknod's allow rule is split
+// by file type beside the device-node notify rules, the new mount API answers ENOSYS,
 // the input spec is unchanged, and the result compiles.
 func TestApplyRuntimeDefault(t *testing.T) {
 	b, err := os.ReadFile("../../runtime/seccomp/testdata/default.json")
@@ -57,7 +57,7 @@ func TestApplyRuntimeDefault(t *testing.T) {
 	}
 	for name, want := range map[string]string{
 		"mount":   "SCMP_ACT_NOTIFY",
-		"mknodat": "SCMP_ACT_ALLOW SCMP_ACT_NOTIFY SCMP_ACT_NOTIFY",
+		"mknodat": "SCMP_ACT_NOTIFY SCMP_ACT_NOTIFY SCMP_ACT_ALLOW SCMP_ACT_ALLOW SCMP_ACT_ALLOW SCMP_ACT_ALLOW",
 		"fsopen":  "SCMP_ACT_ERRNO",
 		"getpid":  "SCMP_ACT_ALLOW",
 	} {
