@@ -55,6 +55,7 @@ var commands = []*command{
 	killCommand, listCommand, pauseCommand, psCommand, resumeCommand,
 	runCommand, specCommand, startCommand, stateCommand, updateCommand,
 	installCommand, uninstallCommand,
+	installCommand, uninstallCommand,
 	fgacCommand,
 }
 

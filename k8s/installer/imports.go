@@ -3,6 +3,7 @@ package installer
 import (
 	"bytes"
 	"regexp"
+	"sync"
 )
 
 // A containerd 2.x config whose imports do not already cover a drop-in
@@ -13,17 +14,19 @@ import (
 
 const importComment = " # added by slrt install; slrt uninstall removes it\n"
 
+// The regexps are compiled on first use: the slrt CLI links this package,
+// and every `slrt run` would pay for package-level compilation.
 var (
 	// A table header ([x] or [[x]]) at the start of a line ends the
 	// top-level keys.
-	tableHeader = regexp.MustCompile(`(?m)^[ \t]*\[`)
-	importsKey  = regexp.MustCompile(`(?m)^[ \t]*imports[ \t]*=[ \t]*\[`)
-	versionLine = regexp.MustCompile(`(?m)^[ \t]*version[ \t]*=[^\n]*\n`)
+	tableHeader = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]*\[`) })
+	importsKey  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]*imports[ \t]*=[ \t]*\[`) })
+	versionLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^[ \t]*version[ \t]*=[^\n]*\n`) })
 )
 
 // topLevel is the part of data before the first table header.
 func topLevel(data []byte) []byte {
-	if loc := tableHeader.FindIndex(data); loc != nil {
+	if loc := tableHeader().FindIndex(data); loc != nil {
 		return data[:loc[0]]
 	}
 	return data
@@ -38,7 +41,7 @@ func addImport(data []byte, entry string) []byte {
 	top := topLevel(data)
 	var at int
 	var ins string
-	if loc := importsKey.FindIndex(top); loc != nil {
+	if loc := importsKey().FindIndex(top); loc != nil {
 		at = loc[1]
 		rest := bytes.TrimLeft(data[at:], " \t\r\n")
 		ins = tomlString(entry)
@@ -48,7 +51,7 @@ func addImport(data []byte, entry string) []byte {
 	} else {
 		// After `version = N` when there is one, so the file still opens
 		// with its version; at the very start otherwise.
-		if loc := versionLine.FindIndex(top); loc != nil {
+		if loc := versionLine().FindIndex(top); loc != nil {
 			at = loc[1]
 		}
 		ins = importLine(entry)

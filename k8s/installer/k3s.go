@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"sync"
 	"text/template/parse"
 )
 
@@ -43,8 +44,8 @@ func k3sTemplates(rendered string, v int64) []string {
 var (
 	// foreignTable finds a runtime table for handler sl written as text in
 	// a template (which cannot be decoded as TOML as a whole).
-	foreignTable = regexp.MustCompile(`runtimes\.(?:sl|"sl"|'sl')[ \t]*\]`)
-	action       = regexp.MustCompile(`(?s)\{\{.*?\}\}`)
+	foreignTable = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`runtimes\.(?:sl|"sl"|'sl')[ \t]*\]`) })
+	action       = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)\{\{.*?\}\}`) })
 )
 
 func planK3sInstall(h host, rendered string, r Runtime) ([]change, error) {
@@ -129,7 +130,7 @@ func templateChange(tmpl string, data []byte, exists bool, blk *block, r Runtime
 	if err := checkTemplate(tmpl, base); err != nil {
 		return nil, err
 	}
-	if loc := foreignTable.FindIndex(base); loc != nil {
+	if loc := foreignTable().FindIndex(base); loc != nil {
 		line := bytes.Count(base[:loc[0]], []byte("\n")) + 1
 		return nil, fmt.Errorf("%s line %d: runtime table for %q: %w", tmpl, line, r.Handler, ErrForeignRuntime)
 	}
@@ -147,11 +148,11 @@ func templateChange(tmpl string, data []byte, exists bool, blk *block, r Runtime
 	// The text without actions is TOML in the usual template (base plus
 	// tables): then the edit must decode to that plus our table, as for a
 	// config. Templates with conditionals are checked as text only.
-	if before, err := decode(tmpl, action.ReplaceAll(base, nil)); err == nil {
+	if before, err := decode(tmpl, action().ReplaceAll(base, nil)); err == nil {
 		if err := checkNoRuntime(tmpl, before, r); err != nil {
 			return nil, err
 		}
-		after, err := decode(tmpl, action.ReplaceAll(next, nil))
+		after, err := decode(tmpl, action().ReplaceAll(next, nil))
 		if err != nil {
 			return nil, fmt.Errorf("appending the runtime table to %s would break it (%v): add it by hand", tmpl, err)
 		}
