@@ -55,7 +55,6 @@ var commands = []*command{
 	killCommand, listCommand, pauseCommand, psCommand, resumeCommand,
 	runCommand, specCommand, startCommand, stateCommand, updateCommand,
 	installCommand, uninstallCommand,
-	installCommand, uninstallCommand,
 	fgacCommand,
 }
 
