@@ -101,7 +101,7 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		return nil, err
 	}
 	req := &spawnReq{
-		cloneFlags: ns.CloneFlags(c.cgMgr == nil || c.cgUnified()),
+		cloneFlags: ns.CloneFlags(c.cgMgr == nil || c.cgMgr.Unified()),
 		uidMaps:    idMaps(s.Linux.UIDMappings),
 		gidMaps:    idMaps(s.Linux.GIDMappings),
 		setgroups:  !rootless,
@@ -230,13 +230,6 @@ func (c *Container) makeCgroup(s *specs.Spec, rootless bool) error {
 	return nil
 }
 
-func (c *Container) cgUnified() bool {
-	f, err := c.cgMgr.UnifiedFD()
-	if f != nil {
-		f.Close()
-	}
-	return err == nil && f != nil
-}
 
 // cg returns the cgroup manager, loading it for containers Loaded from
 // their state; nil when the container has none (rootless).
