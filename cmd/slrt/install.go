@@ -6,10 +6,12 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/k8s/installer"
+	"github.com/slrt/slrt/k8s/nodelabel"
 )
 
 // installCommand and uninstallCommand put slrt on a Kubernetes node and take
@@ -33,6 +35,10 @@ var installCommand = &command{
 				return err
 			}
 			report(res, "installed")
+			// Labelled last: pods are sent here only once it can run them.
+			if err := o.setLabel(true); err != nil {
+				return err
+			}
 			if *wait {
 				sig := make(chan os.Signal, 1)
 				signal.Notify(sig, unix.SIGTERM, unix.SIGINT)
@@ -54,6 +60,10 @@ var uninstallCommand = &command{
 			if err != nil {
 				return err
 			}
+			// Unlabelled first: no new pod is sent here while it goes.
+			if err := o.setLabel(false); err != nil {
+				return err
+			}
 			res, err := installer.Uninstall(opts)
 			if err != nil {
 				return err
@@ -66,6 +76,7 @@ var uninstallCommand = &command{
 
 type nodeOpts struct {
 	hostRoot, dist, config, binDir, source, restart *string
+	labelNode, label                                *string
 	noBinaries                                      *bool
 }
 
@@ -80,7 +91,36 @@ func nodeFlags(fs *flag.FlagSet) nodeOpts {
 		noBinaries: fs.Bool("no-binaries", false, "leave the bin dir alone: register (or remove) the runtime only"),
 		restart: fs.String("restart", "none", "how containerd (k3s) reads the new config: none, command:CMD "+
 			"(sh -c CMD on the host), or signal:PIDFILE:SIGNAL; run only when the config changed"),
+		labelNode: fs.String("label-node", "", "label this node (by name) once installed, unlabel it before uninstalling; uses the pod's service account"),
+		label:     fs.String("label", "slrt.io/installed=true", "the label --label-node sets"),
 	}
+}
+
+// setLabel sets (or removes) --label on --label-node, when given.
+func (n nodeOpts) setLabel(set bool) error {
+	if *n.labelNode == "" {
+		return nil
+	}
+	key, value, ok := strings.Cut(*n.label, "=")
+	if !ok || key == "" || value == "" {
+		return fmt.Errorf("--label %q: want key=value", *n.label)
+	}
+	c, err := nodelabel.InCluster()
+	if err != nil {
+		return fmt.Errorf("--label-node: %w", err)
+	}
+	if !set {
+		value = ""
+	}
+	if err := c.Set(*n.labelNode, key, value); err != nil {
+		return err
+	}
+	if set {
+		fmt.Printf("node %s: labelled %s\n", *n.labelNode, *n.label)
+	} else {
+		fmt.Printf("node %s: label %s removed\n", *n.labelNode, key)
+	}
+	return nil
 }
 
 func (n nodeOpts) options() (installer.Options, error) {
