@@ -35,6 +35,7 @@ const testPolicy = `{
       "standalone": true,
       "rules": [
         {"mount": {"fstype": "tmpfs", "targets": ["/mnt/*"], "maxSize": "16M"}},
+        {"mount": {"bind": "@BIND@", "source": "/host", "readOnly": true, "targets": ["/mnt/b"]}},
         {"umount": {"targets": ["/mnt/*"]}},
         {"mknod": {"devices": ["c 1:3", "c 1:5"], "targets": ["/tmp/*"]}},
         {"sethostname": {"names": ["fgac-*"]}}
@@ -46,17 +47,19 @@ const testPolicy = `{
 
 // env is one test's engine root, agent and log, with the leak check armed.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	root   string
 	a      *Agent
 	sock   string
 	policy string
+	// bindSrc is the host directory the policy lets containers bind.
+	bindSrc string
 
 	mu  sync.Mutex
 	log bytes.Buffer
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := testutil.StateRoot(t)
@@ -66,7 +69,15 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, root: root, sock: filepath.Join(dir, "agent.sock"), policy: filepath.Join(dir, "fgac.json")}
-	if err := os.WriteFile(e.policy, []byte(testPolicy), 0o600); err != nil {
+	// The bind rule's host directory, with one file in it.
+	e.bindSrc = filepath.Join(dir, "bindsrc")
+	if err := os.Mkdir(e.bindSrc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.bindSrc, "hello"), []byte("hello from the host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(e.policy, []byte(strings.ReplaceAll(testPolicy, "@BIND@", e.bindSrc)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if e.a, err = New(e.policy); err != nil {
@@ -139,7 +150,7 @@ func (e *env) withProfile(s *specs.Spec) {
 	}
 }
 
-func chownTree(t *testing.T, root string, id int) {
+func chownTree(t testing.TB, root string, id int) {
 	t.Helper()
 	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
 		if err != nil {
@@ -159,7 +170,7 @@ var probe struct {
 }
 
 // addProbe copies the static testdata/fgacprobe into rootfs/bin.
-func addProbe(t *testing.T, rootfs string) {
+func addProbe(t testing.TB, rootfs string) {
 	t.Helper()
 	probe.once.Do(func() {
 		dir, err := os.MkdirTemp("", "slrt-fgacprobe-")
@@ -222,7 +233,7 @@ func (e *env) start(id, bundle string) (*container.Container, *os.File) {
 	return c, r
 }
 
-func wantLines(t *testing.T, who, out string, wants ...string) {
+func wantLines(t testing.TB, who, out string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(out, w) {

@@ -130,7 +130,7 @@ func (r *request) prepare(nsKind string) (target, creds, error) {
 		}
 	}
 	if testHookBeforeAct != nil {
-		testHookBeforeAct(r.caller.pid)
+		testHookBeforeAct(r.caller.pid, r.fd)
 	}
 	if !idValid(r.fd, r.n.ID) {
 		return t, cr, errGone
@@ -140,7 +140,7 @@ func (r *request) prepare(nsKind string) (target, creds, error) {
 
 // testHookBeforeAct runs right before the last ID_VALID check (tests: the
 // caller dies there).
-var testHookBeforeAct func(pid int)
+var testHookBeforeAct func(pid, notifyFD int)
 
 func (t target) close() {
 	if t.root >= 0 {

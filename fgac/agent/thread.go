@@ -12,11 +12,21 @@ import (
 // the goroutine locks itself to its thread and exits without unlocking, so
 // the Go runtime ends the thread, and with it whatever fn changed that is
 // per thread (namespaces, filesystem credentials, capabilities, root, cwd,
-// umask). Nothing fn does can leak into the agent's other goroutines.
+// umask). Nothing fn does can leak into the agent's other goroutines, nor
+// into the main thread.
 func onThread(fn func() error) error {
 	done := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// The main thread is never thrown away: the runtime parks it
+			// for good, and /proc/self (the agent's own view of its mounts)
+			// would follow it into the container. Hold it, so that the
+			// work runs on another thread, then give it back unchanged.
+			done <- onThread(fn)
+			runtime.UnlockOSThread()
+			return
+		}
 		done <- fn()
 	}()
 	return <-done

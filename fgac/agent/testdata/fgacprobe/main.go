@@ -3,6 +3,7 @@
 // the tests and copied into the container's rootfs.
 //
 //	fgacprobe mount TARGET      mount a 1 MiB tmpfs on TARGET, print the errno
+//	fgacprobe bind SRC TARGET   bind-mount SRC on TARGET, print the errno
 //	fgacprobe race N            mount on /mnt/a N times while another thread
 //	                            rewrites the path to /opt/a (TOCTOU); print
 //	                            how many mounts landed where
@@ -49,6 +50,10 @@ func main() {
 	switch os.Args[1] {
 	case "mount":
 		fmt.Printf("mount %s %d\n", os.Args[2], int(mount(cstr(os.Args[2]))))
+	case "bind":
+		_, _, e := syscall.Syscall6(syscall.SYS_MOUNT, uintptr(unsafe.Pointer(cstr(os.Args[2]))), uintptr(unsafe.Pointer(cstr(os.Args[3]))),
+			0, syscall.MS_BIND, 0, 0)
+		fmt.Printf("bind %s %d\n", os.Args[3], int(e))
 	case "race":
 		race(n)
 	case "bench":
