@@ -133,7 +133,7 @@ func (c *Container) status() Status {
 			return Paused
 		}
 	}
-	if parked(pid) {
+	if c.parked() {
 		return Created
 	}
 	return Running
@@ -149,11 +149,16 @@ func alive(pid int, start uint64) bool {
 	return start == 0 || st == start
 }
 
-// parked tells whether pid is still slrt-init (exec'd from the memfd)
-// rather than the workload.
-func parked(pid int) bool {
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	return err == nil && strings.HasPrefix(exe, "/memfd:slrt-init")
+// parked tells whether the init is still slrt-init (exec'd from the memfd)
+// rather than the workload. The init is not dumpable, so only root may
+// read its exe link; a rootless caller falls back on what Create and
+// Start recorded.
+func (c *Container) parked() bool {
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", c.state.Pid))
+	if err != nil {
+		return c.state.Status == Created
+	}
+	return strings.HasPrefix(exe, "/memfd:slrt-init")
 }
 
 // procStat returns the start time (clock ticks after boot) and the state
