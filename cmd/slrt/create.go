@@ -57,9 +57,14 @@ func (f *createFlags) opts(g *globals, id string, detached bool) (container.Crea
 	if bundle == "" {
 		bundle = "."
 	}
+	spec, err := fgacSpec(bundle) // nil unless the spec asks for an FGAC profile
+	if err != nil {
+		return container.CreateOpts{}, err
+	}
 	return container.CreateOpts{
 		ID:            id,
 		Bundle:        bundle,
+		Spec:          spec,
 		ConsoleSocket: f.consoleSocket,
 		NoPivot:       f.noPivot,
 		SystemdCgroup: g.systemdCgroup,

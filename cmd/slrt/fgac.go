@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -143,4 +144,30 @@ func fgacApply(o fgacOpts) error {
 		return err
 	}
 	return os.WriteFile(path, out, 0o644)
+}
+
+// fgacSpec is the bundle's spec with the FGAC profile its annotation
+// slrt.io/fgac-profile asks for merged in (package fgac/spec), the
+// profile's syscalls taken from the node's policy file and the agent at
+// its default socket; nil when the spec asks for none, and then the engine
+// reads config.json itself as always (a second read only happens for specs
+// that mention the annotation).
+func fgacSpec(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil || !bytes.Contains(data, []byte(policy.ProfileAnnotation)) {
+		return nil, nil // the engine reports a missing config.json
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(data, &s); err != nil || s.Annotations[policy.ProfileAnnotation] == "" {
+		return nil, nil
+	}
+	p, err := policy.Load(fgacspec.DefaultPolicy)
+	if err != nil {
+		return nil, fmt.Errorf("the container asks for FGAC profile %q: %w", s.Annotations[policy.ProfileAnnotation], err)
+	}
+	if _, err := fgacspec.FromAnnotations(&s, p, fgacspec.DefaultSocket); err != nil {
+		return nil, err
+	}
+	return &s, nil
 }
