@@ -15,18 +15,13 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"slices"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/channel"
 	"github.com/slrt/slrt/runtime/hooks"
 	"github.com/slrt/slrt/runtime/process"
-	"github.com/slrt/slrt/runtime/procfs"
 	"github.com/slrt/slrt/runtime/rootfs"
-	"github.com/slrt/slrt/runtime/seccomp/loader"
-	"github.com/slrt/slrt/runtime/terminal"
 )
 
 func init() { runtime.LockOSThread() }
@@ -71,28 +66,6 @@ func main() {
 	}
 	_ = channel.Send(reply, &channel.Message{Kind: channel.KindError, Error: err.Error()})
 	os.Exit(1)
-}
-
-// closeUnknownFDs closes every fd from 3 up that the plan does not name.
-func closeUnknownFDs(p *channel.Plan) error {
-	keep := append(p.FDs(), syncFD)
-	slices.Sort(keep)
-	next := 3
-	for _, fd := range keep {
-		if fd < next {
-			continue
-		}
-		if fd > next {
-			if err := unix.CloseRange(uint(next), uint(fd-1), 0); err != nil {
-				return fmt.Errorf("close inherited fds %d-%d: %w", next, fd-1, err)
-			}
-		}
-		next = fd + 1
-	}
-	if err := unix.CloseRange(uint(next), ^uint(0), 0); err != nil {
-		return fmt.Errorf("close inherited fds from %d: %w", next, err)
-	}
-	return nil
 }
 
 // startErr carries the socket on which a start failure must be reported
@@ -258,29 +231,6 @@ func execProcess(p *channel.Plan) error {
 	return finishAndExec(&p.Proc, p.PreserveFDs)
 }
 
-// preserveFDs moves the fds the workload keeps to 3, 4, ... in order. They
-// are first copied above every target (so a move never overwrites a source
-// still to come), then dup2'd into place; dup2 clears close-on-exec.
-func preserveFDs(fds []int) error {
-	if len(fds) == 0 {
-		return nil
-	}
-	high := make([]int, len(fds))
-	for i, fd := range fds {
-		h, err := unix.FcntlInt(uintptr(fd), unix.F_DUPFD_CLOEXEC, 3+len(fds)+64)
-		if err != nil {
-			return fmt.Errorf("preserve fd %d: %w", fd, err)
-		}
-		high[i] = h
-	}
-	for i, h := range high {
-		if err := unix.Dup2(h, 3+i); err != nil {
-			return fmt.Errorf("preserve fd as %d: %w", 3+i, err)
-		}
-	}
-	return nil
-}
-
 func finishAndExec(pp *channel.ProcessPlan, preserve []int) error {
 	if err := seccompBeforeFinish(pp, len(preserve)); err != nil {
 		return err
@@ -300,142 +250,4 @@ func finishAndExec(pp *channel.ProcessPlan, preserve []int) error {
 		return err
 	}
 	return process.Exec(pp)
-}
-
-// seccompBeforeFinish settles when the seccomp filter is loaded. The
-// filter should come as late as possible (fewer syscalls of ours run under
-// it), so with no_new_privs it is loaded right before execve by
-// process.Exec. Without no_new_privs, installing a filter needs
-// CAP_SYS_ADMIN, which Finish drops for most workloads: then, as runc and
-// crun do, it is loaded before Finish, and the profile must allow what
-// Finish does (setgroups, setresuid, capset, prctl).
-// It also keeps the listener socket clear of the fd numbers the preserved
-// fds are about to take.
-func seccompBeforeFinish(pp *channel.ProcessPlan, preserved int) error {
-	if len(pp.Seccomp) == 0 {
-		return nil
-	}
-	if !pp.NoNewPrivileges {
-		if err := loadSeccomp(pp); err != nil {
-			return fmt.Errorf("load seccomp filter: %w", err)
-		}
-		pp.Seccomp = nil // loaded: process.Exec has nothing left to do
-		return nil
-	}
-	if pp.SeccompListenerFD > 0 && pp.SeccompListenerFD < 3+preserved {
-		fd, err := unix.FcntlInt(uintptr(pp.SeccompListenerFD), unix.F_DUPFD_CLOEXEC, 3+preserved)
-		if err != nil {
-			return fmt.Errorf("move the seccomp listener socket: %w", err)
-		}
-		pp.SeccompListenerFD = fd
-	}
-	return nil
-}
-
-// loadSeccomp installs the filter and, when it has a notify listener,
-// sends the listener the ContainerProcessState with the notify fd
-// (runtime-spec config-linux.md#seccomp). It is process.LoadSeccomp.
-func loadSeccomp(pp *channel.ProcessPlan) error {
-	if len(pp.Seccomp) == 0 {
-		return nil
-	}
-	fd, err := loader.Load(pp.Seccomp, pp.SeccompFlags)
-	if err != nil || fd < 0 {
-		return err
-	}
-	defer unix.Close(fd)
-	if pp.SeccompListenerFD <= 0 {
-		return errors.New("the filter has a notify fd but the plan has no listener socket")
-	}
-	defer unix.Close(pp.SeccompListenerFD)
-	return loader.SendState(pp.SeccompListenerFD, pp.SeccompState, fd)
-}
-
-func setupConsole(p *channel.Plan) error {
-	slave, err := terminal.Setup(p.ConsoleFD, p.ConsoleRows, p.ConsoleCols)
-	if err != nil {
-		return err
-	}
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
-	}
-	fd := int(slave.Fd())
-	for i := 0; i < 3; i++ {
-		if err := unix.Dup3(fd, i, 0); err != nil {
-			return fmt.Errorf("make the pty stdio: %w", err)
-		}
-	}
-	if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("make the pty the controlling terminal: %w", err)
-	}
-	if fd > 2 {
-		slave.Close()
-	}
-	return nil
-}
-
-func setNames(p *channel.Plan) error {
-	if p.SetHostname {
-		if err := unix.Sethostname([]byte(p.Hostname)); err != nil {
-			return fmt.Errorf("set hostname %q: %w", p.Hostname, err)
-		}
-	}
-	if p.SetDomainname {
-		if err := unix.Setdomainname([]byte(p.Domainname)); err != nil {
-			return fmt.Errorf("set domainname %q: %w", p.Domainname, err)
-		}
-	}
-	return nil
-}
-
-// writeSysctls writes linux.sysctl through the container's /proc/sys, after
-// pivot_root, so only namespaced values are reachable (the parent checked
-// which keys are allowed).
-func writeSysctls(list []channel.KV) error {
-	if len(list) == 0 {
-		return nil
-	}
-	proc, err := procfs.Open("/proc")
-	if err != nil {
-		return fmt.Errorf("sysctls: %w", err)
-	}
-	defer proc.Close()
-	for _, kv := range list {
-		if strings.Contains(kv.Key, "/") || strings.Contains(kv.Key, "..") {
-			return fmt.Errorf("sysctl %q: not a sysctl name", kv.Key)
-		}
-		rel := "sys/" + strings.ReplaceAll(kv.Key, ".", "/")
-		if err := proc.WriteFile(rel, []byte(kv.Value)); err != nil {
-			return fmt.Errorf("sysctl %s=%q: %w", kv.Key, kv.Value, err)
-		}
-	}
-	return nil
-}
-
-// timeNamespace unshares a time namespace for the workload: offsets can only
-// be written before any process enters it, and this thread's execve is the
-// first to enter.
-func timeNamespace(p *channel.Plan) error {
-	if !p.TimeNS {
-		return nil
-	}
-	if err := unix.Unshare(unix.CLONE_NEWTIME); err != nil {
-		return fmt.Errorf("unshare time namespace: %w", err)
-	}
-	var b strings.Builder
-	for _, o := range p.TimeOffsets {
-		fmt.Fprintf(&b, "%s %d %d\n", o.Clock, o.Secs, o.Nanos)
-	}
-	if b.Len() == 0 {
-		return nil
-	}
-	proc, err := procfs.Open("/proc")
-	if err != nil {
-		return fmt.Errorf("time namespace offsets: %w", err)
-	}
-	defer proc.Close()
-	if err := proc.WriteFile(procfs.Self()+"/timens_offsets", []byte(b.String())); err != nil {
-		return fmt.Errorf("write time namespace offsets: %w", err)
-	}
-	return nil
 }
