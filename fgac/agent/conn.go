@@ -157,7 +157,7 @@ func (c *conn) drain() {
 		if err != nil {
 			return
 		}
-		respond(c.fd, n.ID, 0, unix.EPERM)
 		c.a.logf("%s: shutting down: syscall %d denied", c.name, n.Nr)
+		respond(c.fd, n.ID, 0, unix.EPERM)
 	}
 }
