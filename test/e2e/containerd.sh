@@ -30,6 +30,9 @@
 # (snapshots, rootfs): they vanish with the namespace. `ctr` is therefore
 # run inside it too (nsenter), so its fifos are where the shim looks.
 #
+# stop keeps the daemon's last log (with the shims' stderr) as
+# ${TMPDIR:-/tmp}/slrt-e2e-containerd-<version>.log.
+#
 # The CRI plugin is disabled (ctr only); its runtime entry `sl` with
 # runtime_path is written already, for the CRI tests (issue 5).
 set -euo pipefail
