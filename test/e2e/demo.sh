@@ -19,6 +19,9 @@ ms() { echo $(((${EPOCHREALTIME/./} - $1) / 1000)); }
 # containerd + ctr: built once (several minutes), then cached.
 "$here/tools.sh" "${SLRT_CONTAINERD:-2.4.2}" >/dev/null
 
+# Its own folder and namespace: a `make e2e` running beside it keeps its
+# daemon.
+export SLRT_E2E_DIR=${SLRT_E2E_DIR:-/tmp/slrt-demo} SLRT_NAMESPACE=${SLRT_NAMESPACE:-slrt-demo}
 c="$here/containerd.sh"
 trap '"$c" stop' EXIT
 "$c" start
