@@ -791,3 +791,39 @@ func TestContainerdRestart(t *testing.T) {
 	waitStatus(t, id, "STOPPED", true)
 	must(t, "tasks", "delete", id)
 }
+
+// TestShimFootprint logs the shim's size and the memory of an idle shim
+// running one container under this containerd (issue 4's goals: <= 6 MB
+// binary, <= 6 MiB RSS per pod); it fails only far above them.
+func TestShimFootprint(t *testing.T) {
+	setup(t)
+	id := newID(t)
+	runDetached(t, id, nil, "sleep", "1000")
+	waitStatus(t, id, "RUNNING", true)
+	time.Sleep(time.Second) // idle
+	s := shims()
+	if len(s) != 1 {
+		t.Fatalf("shims: %v", s)
+	}
+	pid := strings.Fields(s[0])[0]
+	b, err := os.ReadFile(filepath.Join("/proc", pid, "smaps_rollup"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kb := map[string]int{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 3 && f[2] == "kB" {
+			kb[strings.TrimSuffix(f[0], ":")], _ = strconv.Atoi(f[1])
+		}
+	}
+	var size int64
+	if st, err := os.Stat(env["SHIM"]); err == nil {
+		size = st.Size()
+	}
+	t.Logf("containerd %s: shim binary %.2f MB, idle shim with one container: RSS %.1f MiB, PSS %.1f MiB",
+		env["SLRT_CONTAINERD"], float64(size)/1e6, float64(kb["Rss"])/1024, float64(kb["Pss"])/1024)
+	if kb["Rss"] > 32*1024 {
+		t.Errorf("shim RSS %d kB", kb["Rss"])
+	}
+}
