@@ -90,11 +90,11 @@ there), the bin dir, and the pidfile's directory for a signal restart.
 
 {{/* Arguments install and uninstall share. */}}
 {{- define "slrt.nodeArgs" -}}
-- --host-root=/host
-- --distribution={{ include "slrt.distribution" . }}
-- --config={{ include "slrt.config" . }}
-- --bin-dir={{ .Values.installer.binDir }}
-- --restart={{ include "slrt.restart" . }}
-- --label-node=$(NODE_NAME)
-- --label={{ .Values.installer.nodeLabel }}
+- {{ printf "--host-root=/host" | quote }}
+- {{ printf "--distribution=%s" (include "slrt.distribution" .) | quote }}
+- {{ printf "--config=%s" (include "slrt.config" .) | quote }}
+- {{ printf "--bin-dir=%s" .Values.installer.binDir | quote }}
+- {{ printf "--restart=%s" (include "slrt.restart" .) | quote }}
+- "--label-node=$(NODE_NAME)"
+- {{ printf "--label=%s" .Values.installer.nodeLabel | quote }}
 {{- end -}}
