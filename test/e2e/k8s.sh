@@ -1,0 +1,432 @@
+#!/usr/bin/env bash
+# test/e2e/k8s.sh — `make e2e-k8s`: charts/slrt on a real single-node
+# Kubernetes, offline. etcd, kube-apiserver, kube-controller-manager,
+# kube-scheduler and kubelet v1.34.4 run as plain processes (built from the Go
+# module proxy by k8s-tools.sh); kubelet talks CRI to a private containerd
+# 2.4.2 (tools.sh) whose config is the node's: the chart's installer
+# DaemonSet registers runtime handler sl in it. Then:
+#
+#   helm install  -> the installer pod (image localhost/slrt/slrt-installer:e2e,
+#                    made by k8s-images.sh as k8s/Dockerfile would) copies the
+#                    binaries to the node's bin dir, writes the drop-in and the
+#                    imports entry, restarts containerd (signal to its
+#                    supervisor's pidfile) and labels the node
+#   pods with runtimeClassName sl: Running under containerd-shim-slrt-v2,
+#                    logs, exec, a liveness probe that passes then fails (the
+#                    container is restarted), a container that exits and is
+#                    restarted, a slrt.io/* annotation in the shim's bundle
+#   helm uninstall -> the pre-delete Job runs slrt uninstall: node unlabelled,
+#                    containerd's config restored byte for byte, binaries gone
+#
+#   test/e2e/k8s.sh run     everything above, then down (default)
+#   test/e2e/k8s.sh up      start the cluster only (kubectl: k8s.sh kubectl ...)
+#   test/e2e/k8s.sh down    stop it and undo every host change
+#
+# Everything lives in $SLRT_K8S_DIR (default /tmp/slrt-k8s). Host changes,
+# all undone by down: bridge slrtk8s0 (10.232.0.1/24) with one FORWARD drop
+# rule and one DNAT rule (pods reach the API server's service IP: there is no
+# kube-proxy), a shared bind mount of the kubelet dir, /var/log/containers,
+# kubepods cgroups, the sysctls kubelet sets. Ports: etcd 23790/23800,
+# apiserver 10.232.0.1:16443, kubelet 20250/20248, kcm 20257, scheduler 20259.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+K=${SLRT_K8S_DIR:-/tmp/slrt-k8s}
+TOOLS=${SLRT_TOOLS:-$HOME/.cache/slrt/tools}
+KUBE=$TOOLS/kubernetes-v1.34.4
+ETCD=$TOOLS/etcd-v3.6.4/etcd
+HELM=$TOOLS/helm-v3.22.0/helm
+CTDDIR=$TOOLS/containerd-2.4.2
+RUNCSHIM=$TOOLS/containerd-shim-runc-v2-v2.4.2
+BUILD=${BUILD:-$repo/build}
+NODE=slrt-k8s
+IP=10.232.0.1
+BR=slrtk8s0
+API=https://$IP:16443
+NODEFS=$K/node               # the node's own files the installer touches
+CFG=$NODEFS/etc/containerd/config.toml
+BIN=$NODEFS/bin
+SOCK=$K/containerd.sock
+PIDS=$K/pids
+LOGS=$K/logs
+KR=$K/kubelet
+NS=slrt-system
+export KUBECONFIG=$K/kubeconfig/admin.conf
+export HELM_CACHE_HOME=$K/helm/cache HELM_CONFIG_HOME=$K/helm/config HELM_DATA_HOME=$K/helm/data
+
+t0=${EPOCHREALTIME/./}
+say() { echo "[$(((${EPOCHREALTIME/./} - t0) / 1000000))s] $*"; }
+die() { echo "k8s.sh: $*" >&2; exit 1; }
+kc() { "$KUBE/kubectl" "$@"; }
+
+# bg NAME CMD...: a daemon, its log in $LOGS, its pid in $PIDS.
+bg() {
+	local n=$1
+	shift
+	nohup "$@" >"$LOGS/$n.log" 2>&1 &
+	echo $! >"$PIDS/$n.pid"
+}
+
+# poll SECONDS WHAT CMD...: until CMD succeeds.
+poll() {
+	local s=$1 what=$2
+	shift 2
+	local end=$((SECONDS + s))
+	until "$@" >/dev/null 2>&1; do
+		[ $SECONDS -lt $end ] || { echo "k8s.sh: $what: not after ${s}s" >&2; return 1; }
+		sleep 0.3
+	done
+}
+
+pki() {
+	local p=$K/pki
+	mkdir -p "$p" "$K/kubeconfig"
+	openssl req -x509 -newkey rsa:2048 -nodes -keyout "$p/ca.key" -out "$p/ca.crt" -days 2 -subj /CN=slrt-e2e-ca 2>/dev/null
+	# cert NAME SUBJECT [SAN]
+	cert() {
+		openssl req -newkey rsa:2048 -nodes -keyout "$p/$1.key" -out "$p/$1.csr" -subj "$2" 2>/dev/null
+		if [ -n "${3:-}" ]; then
+			printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth,clientAuth\n' "$3" >"$p/$1.ext"
+		else
+			printf 'extendedKeyUsage=clientAuth\n' >"$p/$1.ext"
+		fi
+		openssl x509 -req -in "$p/$1.csr" -CA "$p/ca.crt" -CAkey "$p/ca.key" -CAcreateserial -days 2 \
+			-extfile "$p/$1.ext" -out "$p/$1.crt" 2>/dev/null
+		rm -f "$p/$1.csr" "$p/$1.ext"
+	}
+	cert apiserver /CN=kube-apiserver \
+		"DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,IP:$IP,IP:10.96.0.1,IP:127.0.0.1"
+	cert admin "/O=system:masters/CN=admin"
+	cert kubelet "/O=system:nodes/CN=system:node:$NODE"
+	cert kcm /CN=system:kube-controller-manager
+	cert scheduler /CN=system:kube-scheduler
+	cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client"
+	openssl genrsa -out "$p/sa.key" 2048 2>/dev/null
+	openssl rsa -in "$p/sa.key" -pubout -out "$p/sa.pub" 2>/dev/null
+	local n
+	for n in admin kubelet kcm scheduler; do
+		cat >"$K/kubeconfig/$n.conf" <<C
+apiVersion: v1
+kind: Config
+clusters: [{name: e2e, cluster: {server: "$API", certificate-authority: "$p/ca.crt"}}]
+users: [{name: $n, user: {client-certificate: "$p/$n.crt", client-key: "$p/$n.key"}}]
+contexts: [{name: e2e, context: {cluster: e2e, user: $n}}]
+current-context: e2e
+C
+	done
+}
+
+# The node's containerd config before slrt: CRI on, runc the default
+# runtime, the pause image imported below, CNI on the bridge. The installer
+# adds sl to it; down compares it with config.orig.
+node_config() {
+	mkdir -p "$(dirname "$CFG")" "$BIN" "$K/cni/net.d" "$K/state"
+	cat >"$CFG" <<C
+version = 3
+root = "$K/root"
+state = "$K/state"
+
+[grpc]
+  address = "$SOCK"
+
+[ttrpc]
+  address = "$SOCK.ttrpc"
+
+[plugins]
+  [plugins."io.containerd.shim.v1.manager"]
+    socket_dir = "$K/state/s"
+
+  [plugins."io.containerd.cri.v1.images"]
+    snapshotter = "overlayfs"
+
+    [plugins."io.containerd.cri.v1.images".pinned_images]
+      sandbox = "localhost/slrt/pause:e2e"
+
+  [plugins."io.containerd.cri.v1.runtime"]
+    # root has no CAP_SYS_RESOURCE on these machines
+    restrict_oom_score_adj = true
+    netns_mounts_under_state_dir = true
+
+    [plugins."io.containerd.cri.v1.runtime".cni]
+      bin_dirs = ["/usr/lib/cni"]
+      conf_dir = "$K/cni/net.d"
+
+    [plugins."io.containerd.cri.v1.runtime".containerd]
+      default_runtime_name = "runc"
+
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = "$RUNCSHIM/containerd-shim-runc-v2"
+
+        [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+          Root = "$K/state/runc"
+
+  [plugins."io.containerd.grpc.v1.cri"]
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+C
+	cp -p "$CFG" "$K/config.orig"
+	cat >"$K/cni/net.d/10-slrt-e2e.conflist" <<J
+{"cniVersion": "1.0.0", "name": "slrt-e2e", "plugins": [
+  {"type": "bridge", "bridge": "$BR", "isGateway": false, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": "$K/cni/ipam",
+            "ranges": [[{"subnet": "10.232.0.0/24", "gateway": "$IP"}]],
+            "routes": [{"dst": "10.96.0.0/16", "gw": "$IP"}]}},
+  {"type": "portmap", "capabilities": {"portMappings": true}}]}
+J
+}
+
+# containerd under a supervisor loop (a node's init system, in effect): the
+# installer restarts it with signal:$K/containerd.pid:TERM. It runs in its
+# own mount namespace with a private /run; the kubelet dir is a shared mount
+# made before, so the volumes kubelet mounts reach it.
+start_containerd() {
+	# shellcheck disable=SC2016
+	nohup unshare --mount --propagation unchanged bash -c '
+		mount --make-private "$(findmnt -n -o TARGET -T /run)"
+		mount -t tmpfs -o mode=755 slrt-k8s-run /run
+		while [ ! -e "$0/containerd.stop" ]; do
+			"$1" --config "$2" --log-level info >>"$0/logs/containerd.log" 2>&1 &
+			echo $! >"$0/containerd.pid"
+			wait $! || true
+		done' "$K" "$CTDDIR/containerd" "$CFG" >"$LOGS/supervisor.log" 2>&1 &
+	echo $! >"$PIDS/supervisor.pid"
+	poll 30 containerd "$CTDDIR/ctr" -a "$SOCK" version
+}
+
+up() {
+	[ "$(id -u)" = 0 ] || die "run as root"
+	for f in "$KUBE/kubelet" "$ETCD" "$HELM" "$CTDDIR/containerd" "$RUNCSHIM/containerd-shim-runc-v2"; do
+		[ -x "$f" ] || die "$f is not built (make e2e-k8s builds it: test/e2e/k8s-tools.sh, test/e2e/tools.sh)"
+	done
+	[ -d /usr/lib/cni ] || die "no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+	down >/dev/null 2>&1 || true
+	mkdir -p "$K" "$PIDS" "$LOGS" "$KR"
+	pki
+	"$here/k8s-images.sh" "$K/images" >/dev/null
+
+	# Host changes, each undone by down.
+	for s in vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys kernel.keys.root_maxbytes; do
+		echo "$s=$(sysctl -n $s)"
+	done >"$K/sysctl.orig"
+	[ -d /var/log/containers ] || { mkdir -p /var/log/containers && touch "$K/created-var-log-containers"; }
+	[ -d /var/lib/kubelet ] || touch "$K/created-var-lib-kubelet"
+	mountpoint -q "$KR" || mount --bind "$KR" "$KR"
+	mount --make-rshared "$KR"
+	ip link add "$BR" type bridge 2>/dev/null || true
+	ip addr add "$IP/24" dev "$BR" 2>/dev/null || true
+	ip link set "$BR" up
+	iptables -I FORWARD -i "$BR" ! -o "$BR" -j DROP
+	iptables -t nat -I PREROUTING -i "$BR" -d 10.96.0.1 -p tcp --dport 443 -j DNAT --to-destination "$IP:16443"
+	touch "$K/host-changed"
+
+	node_config
+	start_containerd
+	"$CTDDIR/ctr" -a "$SOCK" -n k8s.io images import "$K/images/pause.tar" >/dev/null
+	"$CTDDIR/ctr" -a "$SOCK" -n k8s.io images import "$K/images/installer.tar" >/dev/null
+	"$CTDDIR/ctr" -a "$SOCK" -n k8s.io images import "$BUILD/busybox/busybox-oci.tar" >/dev/null
+	say "containerd up, images imported"
+
+	bg etcd "$ETCD" --name e2e --data-dir "$K/etcd" --listen-client-urls http://127.0.0.1:23790 \
+		--advertise-client-urls http://127.0.0.1:23790 --listen-peer-urls http://127.0.0.1:23800 \
+		--initial-advertise-peer-urls http://127.0.0.1:23800 --initial-cluster e2e=http://127.0.0.1:23800 \
+		--unsafe-no-fsync --log-level warn
+	poll 30 etcd curl -fsS http://127.0.0.1:23790/health
+	local p=$K/pki
+	bg kube-apiserver "$KUBE/kube-apiserver" --etcd-servers=http://127.0.0.1:23790 \
+		--bind-address="$IP" --secure-port=16443 --advertise-address="$IP" \
+		--tls-cert-file="$p/apiserver.crt" --tls-private-key-file="$p/apiserver.key" --client-ca-file="$p/ca.crt" \
+		--service-account-key-file="$p/sa.pub" --service-account-signing-key-file="$p/sa.key" \
+		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
+		--service-cluster-ip-range=10.96.0.0/16 --authorization-mode=Node,RBAC \
+		--kubelet-client-certificate="$p/apiserver-kubelet-client.crt" --kubelet-client-key="$p/apiserver-kubelet-client.key" \
+		--kubelet-preferred-address-types=InternalIP --allow-privileged=true --profiling=false --v=1
+	poll 60 kube-apiserver curl -fsS --cacert "$p/ca.crt" --cert "$p/admin.crt" --key "$p/admin.key" "$API/readyz"
+	bg kube-controller-manager "$KUBE/kube-controller-manager" --kubeconfig="$K/kubeconfig/kcm.conf" \
+		--authentication-kubeconfig="$K/kubeconfig/kcm.conf" --authorization-kubeconfig="$K/kubeconfig/kcm.conf" \
+		--bind-address=127.0.0.1 --secure-port=20257 --leader-elect=false \
+		--service-account-private-key-file="$p/sa.key" --root-ca-file="$p/ca.crt" \
+		--use-service-account-credentials=true --profiling=false --v=1
+	bg kube-scheduler "$KUBE/kube-scheduler" --kubeconfig="$K/kubeconfig/scheduler.conf" \
+		--authentication-kubeconfig="$K/kubeconfig/scheduler.conf" --authorization-kubeconfig="$K/kubeconfig/scheduler.conf" \
+		--bind-address=127.0.0.1 --secure-port=20259 --leader-elect=false --profiling=false --v=1
+	cat >"$K/kubelet.yaml" <<Y
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $IP
+port: 20250
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+healthzPort: 20248
+authentication: {anonymous: {enabled: false}, webhook: {enabled: false}, x509: {clientCAFile: $p/ca.crt}}
+authorization: {mode: AlwaysAllow}
+containerRuntimeEndpoint: unix://$SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+makeIPTablesUtilChains: false
+protectKernelDefaults: false
+podLogsDir: $K/podlogs
+clusterDomain: cluster.local
+resolvConf: /etc/resolv.conf
+serializeImagePulls: false
+imageGCHighThresholdPercent: 100
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%"}
+Y
+	bg kubelet "$KUBE/kubelet" --config="$K/kubelet.yaml" --kubeconfig="$K/kubeconfig/kubelet.conf" \
+		--root-dir="$KR" --cert-dir="$KR/pki" --hostname-override="$NODE" --node-ip="$IP" --v=1
+	poll 90 "node Ready" sh -c "[ \"\$('$KUBE/kubectl' get node $NODE -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}')\" = True ]"
+	say "node $NODE Ready"
+}
+
+# pod NAME COMMAND [EXTRA-SPEC-YAML]: a busybox pod on RuntimeClass sl.
+pod() {
+	kc apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Pod
+metadata:
+  name: $1
+  annotations: {slrt.io/e2e: "annotation-of-$1"}
+spec:
+  runtimeClassName: sl
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: localhost/slrt/busybox:latest
+    imagePullPolicy: Never
+    command: ["sh", "-c", "$2"]
+${3:-}
+Y
+}
+
+restarts() { kc get pod "$1" -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
+
+check() {
+	say "helm install (installer DaemonSet, restart by signal to containerd's supervisor)"
+	"$HELM" install slrt "$repo/charts/slrt" --namespace "$NS" --create-namespace --wait --timeout 180s \
+		--set k8sDistribution=containerd --set containerd.config="$CFG" --set installer.binDir="$BIN" \
+		--set installer.restart="signal:$K/containerd.pid:TERM" \
+		--set image.repository=localhost/slrt/slrt-installer --set image.tag=e2e --set image.pullPolicy=Never
+	local old_pid
+	old_pid=$(cat "$K/containerd.pid")
+	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get node $NODE -l slrt.io/installed=true -o name | grep -q node"
+	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20
+	[ "$(cat "$K/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
+	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
+	cmp -s "$CFG" "$K/config.orig" && die "config unchanged after install"
+	grep -q 'runtimes.sl' "$NODEFS/etc/containerd/conf.d/slrt.toml" || die "no drop-in"
+	[ -x "$BIN/containerd-shim-slrt-v2" ] || die "no shim in the bin dir"
+	kc get runtimeclass sl -o yaml | grep -E 'handler|slrt.io/installed'
+
+	say "pod on sl: Running, logs, exec"
+	pod sl-web 'touch /tmp/alive; echo hello-from-sl; exec sleep 3600' '    livenessProbe:
+      exec: {command: ["cat", "/tmp/alive"]}
+      periodSeconds: 2
+      failureThreshold: 1'
+	kc wait --for=condition=Ready pod/sl-web --timeout=120s
+	kc logs sl-web | grep -q hello-from-sl || die "logs: $(kc logs sl-web)"
+	[ "$(kc exec sl-web -- sh -c 'echo exec-ok')" = exec-ok ] || die "exec"
+	local cid shim
+	cid=$(kc get pod sl-web -o jsonpath='{.status.containerStatuses[0].containerID}')
+	cid=${cid#containerd://}
+	shim=$(for p in $(pgrep -f containerd-shim-slrt-v2); do readlink "/proc/$p/exe"; done | sort -u)
+	[ "$shim" = "$BIN/containerd-shim-slrt-v2" ] || die "shim running from '$shim', want $BIN/containerd-shim-slrt-v2"
+	grep -q '"slrt.io/e2e":"annotation-of-sl-web"' "$K/state/io.containerd.runtime.v2.task/k8s.io/$cid/config.json" ||
+		die "annotation slrt.io/e2e is not in the container's bundle"
+	say "the shim is $shim; the slrt.io/e2e annotation is in its bundle"
+
+	say "liveness probe: passes, then fails and the container is restarted"
+	sleep 5
+	[ "$(restarts sl-web)" = 0 ] || die "restarted while the probe passes"
+	kc exec sl-web -- rm /tmp/alive
+	poll 60 "restart after the probe failed" sh -c "[ \"\$('$KUBE/kubectl' get pod sl-web -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"
+	kc wait --for=condition=Ready pod/sl-web --timeout=60s
+
+	say "a container that exits is restarted"
+	pod sl-exit 'echo run; sleep 1; exit 3'
+	poll 90 "sl-exit restarted" sh -c "[ \"\$('$KUBE/kubectl' get pod sl-exit -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ]"
+	[ "$(kc get pod sl-exit -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 3 ] ||
+		die "sl-exit: last exit code $(kc get pod sl-exit -o jsonpath='{.status.containerStatuses[0].lastState}')"
+	kc delete pod sl-web sl-exit --wait=true --timeout=60s >/dev/null
+
+	say "helm uninstall (pre-delete Job runs slrt uninstall)"
+	"$HELM" uninstall slrt --namespace "$NS" --wait --timeout 180s
+	cmp "$CFG" "$K/config.orig" || { diff "$K/config.orig" "$CFG" || true; die "config not restored"; }
+	[ ! -e "$NODEFS/etc/containerd/conf.d" ] || die "conf.d left behind"
+	[ -z "$(ls -A "$BIN")" ] || die "bin dir not empty: $(ls "$BIN")"
+	kc get node "$NODE" -l slrt.io/installed=true -o name | grep -q node && die "node still labelled"
+	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
+	say "config restored byte for byte, binaries and label gone"
+}
+
+stop_pid() {
+	local f=$PIDS/$1.pid p
+	[ -f "$f" ] || return 0
+	p=$(cat "$f")
+	if kill -0 "$p" 2>/dev/null; then
+		kill "$p"
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null || true
+	fi
+	rm -f "$f"
+}
+
+down() {
+	stop_pid kubelet
+	# Pods' shims and containers: kill every process whose mount namespace
+	# is containerd's, then containerd itself (the supervisor stops first).
+	touch "$K/containerd.stop" 2>/dev/null || true
+	if [ -f "$K/containerd.pid" ]; then
+		local ctd mnt p
+		ctd=$(cat "$K/containerd.pid")
+		mnt=$(readlink "/proc/$ctd/ns/mnt" 2>/dev/null || true)
+		if [ -n "$mnt" ]; then
+			for p in $(ls /proc | grep -E '^[0-9]+$'); do
+				[ "$p" != "$ctd" ] && [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$mnt" ] && kill -9 "$p" 2>/dev/null
+			done
+			kill "$ctd" 2>/dev/null || true
+			for _ in $(seq 50); do kill -0 "$ctd" 2>/dev/null || break; sleep 0.1; done
+		fi
+	fi
+	stop_pid supervisor
+	for n in kube-scheduler kube-controller-manager kube-apiserver etcd; do stop_pid "$n"; done
+	if [ -f "$K/host-changed" ]; then
+		iptables -D FORWARD -i "$BR" ! -o "$BR" -j DROP 2>/dev/null || true
+		iptables -t nat -D PREROUTING -i "$BR" -d 10.96.0.1 -p tcp --dport 443 -j DNAT --to-destination "$IP:16443" 2>/dev/null || true
+		ip link del "$BR" 2>/dev/null || true
+		rm -f "$K/host-changed"
+	fi
+	grep -oE " $KR/[^ ]+" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	while mountpoint -q "$KR" 2>/dev/null; do umount -l "$KR" || break; done
+	for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
+		[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+	done
+	if [ -f "$K/sysctl.orig" ]; then
+		while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null || true; done <"$K/sysctl.orig"
+		rm -f "$K/sysctl.orig"
+	fi
+	find /var/log/containers -maxdepth 1 -type l -lname "$K/*" -delete 2>/dev/null || true
+	[ -f "$K/created-var-log-containers" ] && rmdir /var/log/containers 2>/dev/null || true
+	[ -f "$K/created-var-lib-kubelet" ] && rm -rf /var/lib/kubelet || true
+	rm -rf "$K"
+}
+
+case ${1:-run} in
+up) up ;;
+down) down ;;
+kubectl) shift; kc "$@" ;;
+run)
+	rc=0
+	(up && check) || rc=$?
+	if [ $rc -ne 0 ]; then
+		echo "k8s.sh: FAILED (rc $rc); last lines of the logs:" >&2
+		for l in "$LOGS"/*.log; do echo "== $l" >&2; tail -5 "$l" >&2; done
+		[ "${KEEP:-0}" = 1 ] && { echo "KEEP=1: left running; test/e2e/k8s.sh down stops it" >&2; exit $rc; }
+	fi
+	down
+	say "e2e-k8s: $([ $rc -eq 0 ] && echo passed || echo FAILED)"
+	exit $rc
+	;;
+*) die "usage: $0 [run|up|down|kubectl ARGS]" ;;
+esac
