@@ -178,7 +178,7 @@ J
 }
 
 # containerd under a supervisor loop (a node's init system, in effect): the
-# installer restarts it with signal:$K/containerd.pid:TERM. It runs in its
+# installer restarts it with signal:$K/run/containerd.pid:TERM. It runs in its
 # own mount namespace with a private /run; the kubelet dir is a shared mount
 # made before, so the volumes kubelet mounts reach it.
 start_containerd() {
@@ -188,7 +188,7 @@ start_containerd() {
 		mount -t tmpfs -o mode=755 slrt-k8s-run /run
 		while [ ! -e "$0/containerd.stop" ]; do
 			"$1" --config "$2" --log-level info >>"$0/logs/containerd.log" 2>&1 &
-			echo $! >"$0/containerd.pid"
+			echo $! >"$0/run/containerd.pid"
 			wait $! || true
 		done' "$K" "$CTDDIR/containerd" "$CFG" >"$LOGS/supervisor.log" 2>&1 &
 	echo $! >"$PIDS/supervisor.pid"
@@ -200,9 +200,12 @@ up() {
 	for f in "$KUBE/kubelet" "$ETCD" "$HELM" "$CTDDIR/containerd" "$RUNCSHIM/containerd-shim-runc-v2"; do
 		[ -x "$f" ] || die "$f is not built (make e2e-k8s builds it: test/e2e/k8s-tools.sh, test/e2e/tools.sh)"
 	done
-	[ -d /usr/lib/cni ] || die "no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+	if [ ! -x /usr/lib/cni/bridge ]; then
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q containernetworking-plugins >/dev/null ||
+			die "no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+	fi
 	down >/dev/null 2>&1 || true
-	mkdir -p "$K" "$PIDS" "$LOGS" "$KR"
+	mkdir -p "$K" "$PIDS" "$LOGS" "$KR" "$K/run"
 	pki
 	"$here/k8s-images.sh" "$K/images" >/dev/null
 
@@ -306,13 +309,13 @@ check() {
 	say "helm install (installer DaemonSet, restart by signal to containerd's supervisor)"
 	"$HELM" install slrt "$repo/charts/slrt" --namespace "$NS" --create-namespace --wait --timeout 180s \
 		--set k8sDistribution=containerd --set containerd.config="$CFG" --set installer.binDir="$BIN" \
-		--set installer.restart="signal:$K/containerd.pid:TERM" \
+		--set installer.restart="signal:$K/run/containerd.pid:TERM" \
 		--set image.repository=localhost/slrt/slrt-installer --set image.tag=e2e --set image.pullPolicy=Never
 	local old_pid
-	old_pid=$(cat "$K/containerd.pid")
+	old_pid=$(cat "$K/run/containerd.pid")
 	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get node $NODE -l slrt.io/installed=true -o name | grep -q node"
 	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20
-	[ "$(cat "$K/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
+	[ "$(cat "$K/run/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
 	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
 	cmp -s "$CFG" "$K/config.orig" && die "config unchanged after install"
 	grep -q 'runtimes.sl' "$NODEFS/etc/containerd/conf.d/slrt.toml" || die "no drop-in"
@@ -374,19 +377,20 @@ stop_pid() {
 
 down() {
 	stop_pid kubelet
-	# Pods' shims and containers: kill every process whose mount namespace
-	# is containerd's, then containerd itself (the supervisor stops first).
+	# containerd first (its supervisor sees the stop file and ends), then
+	# whatever is left in its mount namespace: shims and containers.
 	touch "$K/containerd.stop" 2>/dev/null || true
-	if [ -f "$K/containerd.pid" ]; then
+	if [ -f "$K/run/containerd.pid" ]; then
 		local ctd mnt p
-		ctd=$(cat "$K/containerd.pid")
+		ctd=$(cat "$K/run/containerd.pid")
 		mnt=$(readlink "/proc/$ctd/ns/mnt" 2>/dev/null || true)
 		if [ -n "$mnt" ]; then
-			for p in $(ls /proc | grep -E '^[0-9]+$'); do
-				[ "$p" != "$ctd" ] && [ "$(readlink /proc/$p/ns/mnt 2>/dev/null)" = "$mnt" ] && kill -9 "$p" 2>/dev/null
-			done
 			kill "$ctd" 2>/dev/null || true
 			for _ in $(seq 50); do kill -0 "$ctd" 2>/dev/null || break; sleep 0.1; done
+			stop_pid supervisor
+			for p in $(ls /proc | grep -E '^[0-9]+$'); do
+				[ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ] && kill -9 "$p" 2>/dev/null
+			done
 		fi
 	fi
 	stop_pid supervisor
@@ -397,7 +401,7 @@ down() {
 		ip link del "$BR" 2>/dev/null || true
 		rm -f "$K/host-changed"
 	fi
-	grep -oE " $KR/[^ ]+" /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+	{ grep -oE " $KR/[^ ]+" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	while mountpoint -q "$KR" 2>/dev/null; do umount -l "$KR" || break; done
 	for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
 		[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
