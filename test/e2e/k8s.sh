@@ -307,12 +307,12 @@ restarts() { kc get pod "$1" -o jsonpath='{.status.containerStatuses[0].restartC
 
 check() {
 	say "helm install (installer DaemonSet, restart by signal to containerd's supervisor)"
+	local old_pid
+	old_pid=$(cat "$K/run/containerd.pid")
 	"$HELM" install slrt "$repo/charts/slrt" --namespace "$NS" --create-namespace --wait --timeout 180s \
 		--set k8sDistribution=containerd --set containerd.config="$CFG" --set installer.binDir="$BIN" \
 		--set installer.restart="signal:$K/run/containerd.pid:TERM" \
 		--set image.repository=localhost/slrt/slrt-installer --set image.tag=e2e --set image.pullPolicy=Never
-	local old_pid
-	old_pid=$(cat "$K/run/containerd.pid")
 	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get node $NODE -l slrt.io/installed=true -o name | grep -q node"
 	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20
 	[ "$(cat "$K/run/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
@@ -333,7 +333,13 @@ check() {
 	local cid shim
 	cid=$(kc get pod sl-web -o jsonpath='{.status.containerStatuses[0].containerID}')
 	cid=${cid#containerd://}
-	shim=$(for p in $(pgrep -f containerd-shim-slrt-v2); do readlink "/proc/$p/exe"; done | sort -u)
+	# Only shims of this containerd (other tests may run theirs): the ones
+	# in its mount namespace.
+	local mnt p
+	mnt=$(readlink "/proc/$(cat "$K/run/containerd.pid")/ns/mnt")
+	shim=$(for p in $(pgrep -f containerd-shim-slrt-v2); do
+		if [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$mnt" ]; then readlink "/proc/$p/exe"; fi
+	done | sort -u)
 	[ "$shim" = "$BIN/containerd-shim-slrt-v2" ] || die "shim running from '$shim', want $BIN/containerd-shim-slrt-v2"
 	grep -q '"slrt.io/e2e":"annotation-of-sl-web"' "$K/state/io.containerd.runtime.v2.task/k8s.io/$cid/config.json" ||
 		die "annotation slrt.io/e2e is not in the container's bundle"
