@@ -313,7 +313,7 @@ check() {
 		--set k8sDistribution=containerd --set containerd.config="$CFG" --set installer.binDir="$BIN" \
 		--set installer.restart="signal:$K/run/containerd.pid:TERM" \
 		--set image.repository=localhost/slrt/slrt-installer --set image.tag=e2e --set image.pullPolicy=Never
-	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get node $NODE -l slrt.io/installed=true -o name | grep -q node"
+	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get nodes -l slrt.io/installed=true -o name | grep -qx node/$NODE"
 	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20
 	[ "$(cat "$K/run/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
 	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
@@ -364,7 +364,7 @@ check() {
 	cmp "$CFG" "$K/config.orig" || { diff "$K/config.orig" "$CFG" || true; die "config not restored"; }
 	[ ! -e "$NODEFS/etc/containerd/conf.d" ] || die "conf.d left behind"
 	[ -z "$(ls -A "$BIN")" ] || die "bin dir not empty: $(ls "$BIN")"
-	kc get node "$NODE" -l slrt.io/installed=true -o name | grep -q node && die "node still labelled"
+	kc get nodes -l slrt.io/installed=true -o name | grep -qx "node/$NODE" && die "node still labelled"
 	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
 	say "config restored byte for byte, binaries and label gone"
 }
@@ -427,8 +427,15 @@ up) up ;;
 down) down ;;
 kubectl) shift; kc "$@" ;;
 run)
-	rc=0
-	(up && check) || rc=$?
+	# A subshell of its own, not a && list: errexit holds in up and check.
+	set +e
+	(
+		set -e
+		up
+		check
+	)
+	rc=$?
+	set -e
 	if [ $rc -ne 0 ]; then
 		echo "k8s.sh: FAILED (rc $rc); last lines of the logs:" >&2
 		for l in "$LOGS"/*.log; do echo "== $l" >&2; tail -5 "$l" >&2; done
