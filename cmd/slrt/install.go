@@ -30,6 +30,7 @@ var installCommand = &command{
 			if err != nil {
 				return err
 			}
+			keepWritingOnEPIPE()
 			res, err := installer.Install(opts)
 			if err != nil {
 				return err
@@ -60,6 +61,7 @@ var uninstallCommand = &command{
 			if err != nil {
 				return err
 			}
+			keepWritingOnEPIPE()
 			// Unlabelled first: no new pod is sent here while it goes.
 			if err := o.setLabel(false); err != nil {
 				return err
@@ -162,4 +164,13 @@ func report(res installer.Result, done string) {
 	default:
 		fmt.Printf("slrt %s\n", done)
 	}
+}
+
+// keepWritingOnEPIPE: in a pod, stdout is a fifo containerd reads; while
+// the restart we caused has containerd down, a write there raises SIGPIPE,
+// which by default kills a Go program writing to fd 1 or 2 (seen in make
+// e2e-k8s: the installer died right after restarting containerd). Asking
+// for the signal turns it into an EPIPE the report ignores.
+func keepWritingOnEPIPE() {
+	signal.Notify(make(chan os.Signal, 1), unix.SIGPIPE)
 }

@@ -314,7 +314,9 @@ check() {
 		--set installer.restart="signal:$K/run/containerd.pid:TERM" \
 		--set image.repository=localhost/slrt/slrt-installer --set image.tag=e2e --set image.pullPolicy=Never
 	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get nodes -l slrt.io/installed=true -o name | grep -qx node/$NODE"
-	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20
+	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20 || true
+	[ "$(kc -n "$NS" get pods -l app.kubernetes.io/component=installer -o jsonpath='{..restartCount}')" = 0 ] ||
+		die "the installer restarted: $(kc -n "$NS" get pods -o wide)"
 	[ "$(cat "$K/run/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
 	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
 	cmp -s "$CFG" "$K/config.orig" && die "config unchanged after install"
@@ -361,6 +363,7 @@ check() {
 
 	say "helm uninstall (pre-delete Job runs slrt uninstall)"
 	"$HELM" uninstall slrt --namespace "$NS" --wait --timeout 180s
+	kc -n "$NS" wait --for=delete pod --all --timeout=60s >/dev/null
 	cmp "$CFG" "$K/config.orig" || { diff "$K/config.orig" "$CFG" || true; die "config not restored"; }
 	[ ! -e "$NODEFS/etc/containerd/conf.d" ] || die "conf.d left behind"
 	[ -z "$(ls -A "$BIN")" ] || die "bin dir not empty: $(ls "$BIN")"
@@ -409,8 +412,19 @@ down() {
 	fi
 	{ grep -oE " $KR/[^ ]+" /proc/mounts || true; } | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
 	while mountpoint -q "$KR" 2>/dev/null; do umount -l "$KR" || break; done
+	# Containers left by their killed shims (they live in mount namespaces
+	# of their own): every process in the cgroups of this kubelet's pods
+	# (their uids are the kubelet dir's pods/), then those cgroups, then the
+	# kubepods tree where empty (another kubelet may use it too).
+	local uid c
+	for uid in $(ls "$KR/pods" 2>/dev/null); do
+		for c in $(find /sys/fs/cgroup/ -type d -name "pod$uid" 2>/dev/null); do
+			for p in $(cat $(find "$c" -name cgroup.procs) 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+		done
+	done
+	sleep 0.5
 	for c in /sys/fs/cgroup/*/kubepods /sys/fs/cgroup/kubepods; do
-		[ -d "$c" ] && find "$c" -depth -type d -exec rmdir {} + 2>/dev/null || true
+		if [ -d "$c" ]; then find "$c" -depth -type d -exec rmdir {} \; 2>/dev/null || true; fi
 	done
 	if [ -f "$K/sysctl.orig" ]; then
 		while IFS= read -r kv; do sysctl -q -w "$kv" >/dev/null || true; done <"$K/sysctl.orig"
