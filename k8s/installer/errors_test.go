@@ -3,9 +3,11 @@ package installer
 import (
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -204,5 +206,41 @@ func TestRestartOnlyOnChange(t *testing.T) {
 	o.Restart = Restart{Kind: "signal", PIDFile: pid, Signal: unix.SIGTERM}
 	if _, err := Uninstall(o); err == nil || !strings.Contains(err.Error(), "999999999") {
 		t.Fatalf("uninstall with a dead pid: %v, want an error naming it", err)
+	}
+}
+
+// TestHostCommandJoinsMountNamespace: a command restart runs in the mount
+// namespace of the host's init (here: a process in a namespace of its own,
+// with a tmpfs only it sees), not in the installer's.
+func TestHostCommandJoinsMountNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to unshare")
+	}
+	dir := t.TempDir()
+	probe := filepath.Join(dir, "probe")
+	os.Mkdir(probe, 0o755)
+	os.WriteFile(filepath.Join(probe, "outside"), nil, 0o644)
+	ready := filepath.Join(dir, "ready")
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c",
+		"mount -t tmpfs t "+probe+" && touch "+probe+"/inside "+ready+" && exec sleep 60")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("unshare: %v", err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	for i := 0; i < 100; i++ {
+		if _, err := os.Stat(ready); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	saved := hostPID
+	hostPID = cmd.Process.Pid
+	t.Cleanup(func() { hostPID = saved })
+	out := filepath.Join(dir, "seen")
+	if err := hostCommand("ls "+probe+" > "+out, os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); strings.TrimSpace(string(got)) != "inside" {
+		t.Fatalf("the command saw %q in %s, want the other namespace's %q", got, probe, "inside")
 	}
 }

@@ -107,8 +107,13 @@ func (r Restart) run(h host, out *os.File) error {
 	return nil
 }
 
+// hostPID is the process whose mount namespace is the host's: PID 1, the
+// host's init when the pod has hostPID (a variable for the tests).
+var hostPID = 1
+
 // hostCommand runs /bin/sh -c cmd in the host's mount namespace (that of
-// PID 1, which is the host's init when the pod has hostPID). The fork
+// hostPID). When its namespace cannot be read (PID 1 belongs to another
+// user namespace, as in some sandboxes) the command runs where we are. The fork
 // happens on a thread that joined it: setns(CLONE_NEWNS) needs the thread
 // to stop sharing its fs state first, and the thread is never given back
 // to Go's scheduler (it exits with the goroutine), so no other goroutine
@@ -129,7 +134,7 @@ func hostCommand(cmd string, out *os.File) error {
 	go func() {
 		runtime.LockOSThread() // not unlocked: the thread dies with this goroutine
 		errc <- func() error {
-			fd, err := unix.Open("/proc/1/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			fd, err := unix.Open(fmt.Sprintf("/proc/%d/ns/mnt", hostPID), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return err
 			}
@@ -154,7 +159,7 @@ func sameMountNS() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	init, err := os.Readlink("/proc/1/ns/mnt")
+	init, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/mnt", hostPID))
 	if errors.Is(err, os.ErrPermission) {
 		return true, nil
 	}
