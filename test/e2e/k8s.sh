@@ -316,7 +316,7 @@ check() {
 	poll 120 "node labelled slrt.io/installed=true" sh -c "'$KUBE/kubectl' get nodes -l slrt.io/installed=true -o name | grep -qx node/$NODE"
 	kc -n "$NS" logs -l app.kubernetes.io/component=installer --tail=20 || true
 	[ "$(kc -n "$NS" get pods -l app.kubernetes.io/component=installer -o jsonpath='{..restartCount}')" = 0 ] ||
-		die "the installer restarted: $(kc -n "$NS" get pods -o wide)"
+		die "the installer restarted: $(kc -n "$NS" get pods -o wide; kc -n "$NS" logs -l app.kubernetes.io/component=installer --previous 2>&1)"
 	[ "$(cat "$K/run/containerd.pid")" != "$old_pid" ] || die "containerd was not restarted"
 	poll 60 "containerd back" "$CTDDIR/ctr" -a "$SOCK" version
 	cmp -s "$CFG" "$K/config.orig" && die "config unchanged after install"
