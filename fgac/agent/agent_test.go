@@ -137,7 +137,7 @@ func (e *env) bundle(base int, ann map[string]string, fgac func(*specs.Spec), sc
 		}
 	}
 	addProbe(t, rootfs)
-	chownTree(t, rootfs, base)
+	testutil.ChownTree(t, rootfs, base)
 	return b
 }
 
@@ -147,19 +147,6 @@ func (e *env) withProfile(s *specs.Spec) {
 	e.t.Helper()
 	if ok, err := fgacspec.FromAnnotations(s, e.a.Policy(), e.sock); !ok || err != nil {
 		e.t.Fatalf("FromAnnotations: %v, %v", ok, err)
-	}
-}
-
-func chownTree(t testing.TB, root string, id int) {
-	t.Helper()
-	err := filepath.Walk(root, func(p string, _ os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		return os.Lchown(p, id, id)
-	})
-	if err != nil {
-		t.Fatal(err)
 	}
 }
 

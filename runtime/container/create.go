@@ -230,7 +230,6 @@ func (c *Container) makeCgroup(s *specs.Spec, rootless bool) error {
 	return nil
 }
 
-
 // cg returns the cgroup manager, loading it for containers Loaded from
 // their state; nil when the container has none (rootless).
 func (c *Container) cg() *cgroups.Manager {
