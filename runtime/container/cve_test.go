@@ -4,15 +4,18 @@ package container_test
 // attack fails. They are named after the CVE so a reader finds them.
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/internal/testutil"
 	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/runtime/terminal"
 )
 
 // execOut runs args in c and returns the combined output and exit code.
@@ -223,3 +226,38 @@ func TestCVE_2025_52881_ProcfsWriteRedirect(t *testing.T) {
 
 func readSpec(t *testing.T, b string) *specs.Spec     { return testutil.ReadSpec(t, b) }
 func writeSpec(t *testing.T, b string, s *specs.Spec) { testutil.WriteSpec(t, b, s) }
+
+// CVE-2025-52565: runc bind-mounted the pty slave over /dev/console, and a
+// container racing that bind (a symlink in its place) had a host path
+// mounted writable. slrt never mounts anything on /dev/console: the
+// terminal is the container's own devpts slave, opened after pivot_root.
+func TestCVE_2025_52565_NoConsoleBind(t *testing.T) {
+	e := newEnv(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "console"), os.NewFile(uintptr(fds[1]), "console-peer")
+	defer ours.Close()
+	b := bundleWith(t, func(s *specs.Spec) { s.Process.Terminal = true }, "sh", "-c",
+		"grep -c ' /dev/console ' /proc/self/mountinfo; tty")
+	c, err := container.Create(e.root, container.CreateOpts{ID: "cve52565", Bundle: b, ConsoleFD: int(theirs.Fd())})
+	theirs.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(true)
+	master, err := terminal.RecvMaster(ours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	c.Init().Wait()
+	out, _ := io.ReadAll(master) // EIO once the slave side is gone
+	if got := strings.Fields(strings.ReplaceAll(string(out), "\r", "")); len(got) != 2 || got[0] != "0" || !strings.HasPrefix(got[1], "/dev/pts/") {
+		t.Errorf("inside: %q, want no mount on /dev/console and a /dev/pts terminal", out)
+	}
+}
