@@ -246,6 +246,7 @@ func TestIgnoredCgroup(t *testing.T) {
 		"process_api/eb9a479158b53a48":            true,
 		"system.slice/slrt-abc.scope":             false,
 		"slrt/ctr1":                               false,
+		"slrt":                                    true, // the shared default parent
 		"slrt-test/ctr1":                          false,
 		"kubepods/besteffort/pod1/ctr":            true,
 	} {
