@@ -146,13 +146,16 @@ e2e: shim image e2e-tools
 # (testdata/fuzz/<target>/ beside each package) and in-code seeds; inputs
 # a run finds failing are written there too, to be committed with the fix.
 FUZZTIME ?= 20s
+# Minimizing every new interesting input can outlast a short FUZZTIME and
+# end the run with "context deadline exceeded"; CI passes 0s.
+FUZZMINIMIZE ?= 60s
 FUZZ_TARGETS := ./runtime/container:FuzzConfig ./runtime/seccomp:FuzzCompile ./cmd/slrt:FuzzStartProcess
 .PHONY: fuzz
 fuzz: $(INIT_BIN)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZE) $$pkg; \
 	done
 
 # --- Kubernetes: node installer and chart (issue 7) -------------------------

@@ -75,11 +75,17 @@ func Parse(list []specs.LinuxNamespace) (*Config, error) {
 
 // checkPath opens path and asks the kernel which namespace type it is.
 func checkPath(path string, flag uintptr) error {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	// O_NONBLOCK|O_NOCTTY: a path naming a FIFO or a terminal must fail
+	// the check below, not hang or acquire a terminal.
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK|unix.O_NOCTTY, 0)
 	if err != nil {
 		return fmt.Errorf("open namespace %s: %w", path, err)
 	}
 	defer unix.Close(fd)
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err != nil || fs.Type != unix.NSFS_MAGIC {
+		return fmt.Errorf("%s is not a namespace", path)
+	}
 	// NS_GET_NSTYPE returns the CLONE_NEW* flag of the namespace.
 	t, err := unix.IoctlRetInt(fd, unix.NS_GET_NSTYPE)
 	if err != nil {

@@ -14,6 +14,10 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	fifo := t.TempDir() + "/fifo"
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name string
 		in   []specs.LinuxNamespace
@@ -25,6 +29,7 @@ func TestParse(t *testing.T) {
 		{"wrong type", []specs.LinuxNamespace{{Type: "network", Path: "/proc/self/ns/uts"}}, "another type"},
 		{"not a namespace", []specs.LinuxNamespace{{Type: "network", Path: "/etc/hostname"}}, "is not a namespace"},
 		{"missing", []specs.LinuxNamespace{{Type: "network", Path: "/nonexistent"}}, "no such file"},
+		{"fifo", []specs.LinuxNamespace{{Type: "network", Path: fifo}}, "is not a namespace"}, // must not hang
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := namespaces.Parse(tc.in)
