@@ -4,11 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -150,35 +148,10 @@ func (e *env) withProfile(s *specs.Spec) {
 	}
 }
 
-var probe struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // addProbe copies the static testdata/fgacprobe into rootfs/bin.
 func addProbe(t testing.TB, rootfs string) {
 	t.Helper()
-	probe.once.Do(func() {
-		dir, err := os.MkdirTemp("", "slrt-fgacprobe-")
-		if err != nil {
-			probe.err = err
-			return
-		}
-		probe.path = filepath.Join(dir, "fgacprobe")
-		cmd := exec.Command("go", "build", "-o", probe.path, "./testdata/fgacprobe")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			probe.err = errors.New(string(out))
-		}
-	})
-	if probe.err != nil {
-		t.Fatalf("build testdata/fgacprobe: %v", probe.err)
-	}
-	b, err := os.ReadFile(probe.path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.StaticHelper(t, "./testdata/fgacprobe")
 	if err := os.WriteFile(filepath.Join(rootfs, "bin/fgacprobe"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}

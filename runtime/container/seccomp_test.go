@@ -2,11 +2,9 @@ package container_test
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 
+	"github.com/slrt/slrt/internal/testutil"
 	"github.com/slrt/slrt/runtime/container"
 )
 
@@ -35,36 +34,11 @@ func defaultProfile(t *testing.T) *specs.LinuxSeccomp {
 	return &s
 }
 
-var sysno struct {
-	once sync.Once
-	path string
-	err  error
-}
-
 // addSysno copies the static testdata/sysno helper into the bundle's
 // rootfs as /bin/sysno.
 func addSysno(t *testing.T, bundle string) {
 	t.Helper()
-	sysno.once.Do(func() {
-		dir, err := os.MkdirTemp("", "slrt-sysno-")
-		if err != nil {
-			sysno.err = err
-			return
-		}
-		sysno.path = filepath.Join(dir, "sysno")
-		cmd := exec.Command("go", "build", "-o", sysno.path, "./testdata/sysno")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			sysno.err = errors.New(string(out))
-		}
-	})
-	if sysno.err != nil {
-		t.Fatalf("build testdata/sysno: %v", sysno.err)
-	}
-	b, err := os.ReadFile(sysno.path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := testutil.StaticHelper(t, "./testdata/sysno")
 	if err := os.WriteFile(filepath.Join(bundle, "rootfs/bin/sysno"), b, 0o755); err != nil {
 		t.Fatal(err)
 	}
