@@ -3,12 +3,9 @@ package main
 import (
 	"flag"
 	"fmt"
-	"strconv"
-	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/runtime/signals"
 )
 
 var killCommand = &command{
@@ -28,7 +25,7 @@ var killCommand = &command{
 			if len(args) == 2 {
 				sigName = args[1]
 			}
-			sig, err := parseSignal(sigName)
+			sig, err := signals.Parse(sigName)
 			if err != nil {
 				return err
 			}
@@ -47,23 +44,4 @@ var killCommand = &command{
 			return nil
 		}
 	},
-}
-
-// parseSignal accepts what runc accepts: a number, or a name with or
-// without the SIG prefix, in any case.
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
-			return 0, fmt.Errorf("unknown signal %q", s)
-		}
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("unknown signal %q", s)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/signals"
 )
 
 // Restart is how containerd (or k3s, whose containerd is embedded) is made
@@ -49,27 +51,13 @@ func ParseRestart(s string) (Restart, error) {
 		if i <= 0 {
 			return Restart{}, fmt.Errorf("restart %q: want signal:PIDFILE:SIGNAL", s)
 		}
-		sig, err := parseSignal(rest[i+1:])
+		sig, err := signals.Parse(rest[i+1:])
 		if err != nil {
 			return Restart{}, fmt.Errorf("restart %q: %w", s, err)
 		}
 		return Restart{Kind: "signal", PIDFile: rest[:i], Signal: sig}, nil
 	}
 	return Restart{}, fmt.Errorf("restart %q: want none, command:CMD or signal:PIDFILE:SIGNAL", s)
-}
-
-func parseSignal(s string) (unix.Signal, error) {
-	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
-		return unix.Signal(n), nil
-	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
-	}
-	if sig := unix.SignalNum(name); sig != 0 {
-		return sig, nil
-	}
-	return 0, fmt.Errorf("unknown signal %q", s)
 }
 
 // NeedsHostPID reports whether the method reaches host processes (a pod
