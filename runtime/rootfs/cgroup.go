@@ -46,15 +46,7 @@ func (r *inRoot) mountCgroup(m *channel.Mount, cgroupNS bool) error {
 		if err := unix.Mount("cgroup2", fdPath(target), "cgroup2", uintptr(m.Flags), m.Data); err != nil {
 			return fmt.Errorf("mount cgroup2 on %s: %w", r.where(m.Target), err)
 		}
-		if len(m.PropFlags) == 0 {
-			return nil
-		}
-		mnt, err := r.reopen(m.Target, before)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(mnt)
-		return r.propagate(m, mnt)
+		return r.propagateNew(m, before)
 	}
 
 	hs, err := cgroupHierarchies(cgroupNS)

@@ -39,15 +39,7 @@ func (r *inRoot) mountOne(m *channel.Mount, newUserNS, cgroupNS bool) error {
 	if err := unix.Mount(m.Source, fdPath(target), m.Type, uintptr(m.Flags), m.Data); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.Type, r.where(m.Target), err)
 	}
-	if len(m.PropFlags) == 0 {
-		return nil
-	}
-	mnt, err := r.reopen(m.Target, before)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(mnt)
-	return r.propagate(m, mnt)
+	return r.propagateNew(m, before)
 }
 
 // bind makes a bind mount and then, since mount(2) ignores every other flag
@@ -117,6 +109,20 @@ func (r *inRoot) reopen(path string, before uint64) (int, error) {
 }
 
 // propagate applies the mount's propagation options, in order.
+// propagateNew applies the mount's propagation changes to the mount just
+// made on its target (before is the target's mount id before it).
+func (r *inRoot) propagateNew(m *channel.Mount, before uint64) error {
+	if len(m.PropFlags) == 0 {
+		return nil
+	}
+	mnt, err := r.reopen(m.Target, before)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mnt)
+	return r.propagate(m, mnt)
+}
+
 func (r *inRoot) propagate(m *channel.Mount, mnt int) error {
 	for _, pf := range m.PropFlags {
 		if err := unix.Mount("", fdPath(mnt), "", uintptr(pf), ""); err != nil {
