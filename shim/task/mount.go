@@ -73,7 +73,7 @@ func mountRootfs(bundle string, mounts []*types.Mount) (string, error) {
 		}
 		if err := unix.Mount(m.Source, target, typ, flags&^unix.MS_RDONLY|bindRO(flags), data); err != nil {
 			unmountRootfs(target)
-			return "", fmt.Errorf("mount rootfs %d (%s %s) on %s: %w", i, m.Type, m.Source, target, err)
+			return "", fmt.Errorf("mount rootfs %d (%s %s) on %s: %w", i, m.Type, m.Source, target, requestFault(err))
 		}
 		// A read-only bind needs a remount: MS_BIND ignores MS_RDONLY.
 		if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
@@ -84,6 +84,18 @@ func mountRootfs(bundle string, mounts []*types.Mount) (string, error) {
 		}
 	}
 	return target, nil
+}
+
+// requestFault marks the mount errors that mean the request itself is
+// wrong (a source or lowerdir that is not there, options the filesystem
+// refuses) as invalid arguments, so containerd reports ErrInvalidArgument;
+// anything else (EPERM, ENOMEM, EBUSY) stays a plain error of the node.
+func requestFault(err error) error {
+	switch {
+	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EINVAL), errors.Is(err, unix.ENODEV):
+		return fmt.Errorf("%w: %w", err, errInvalid)
+	}
+	return err
 }
 
 func bindRO(flags uintptr) uintptr {
