@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -147,27 +146,10 @@ func fgacApply(o fgacOpts) error {
 }
 
 // fgacSpec is the bundle's spec with the FGAC profile its annotation
-// slrt.io/fgac-profile asks for merged in (package fgac/spec), the
-// profile's syscalls taken from the node's policy file and the agent at
-// its default socket; nil when the spec asks for none, and then the engine
-// reads config.json itself as always (a second read only happens for specs
-// that mention the annotation).
+// slrt.io/fgac-profile asks for merged in, from the node's policy file and
+// with the agent at its default socket; nil when the spec asks for none,
+// and then the engine reads config.json itself as always. The shim calls
+// the same function (fgac/spec.ForBundle).
 func fgacSpec(bundle string) (*specs.Spec, error) {
-	path := filepath.Join(bundle, "config.json")
-	data, err := os.ReadFile(path)
-	if err != nil || !bytes.Contains(data, []byte(policy.ProfileAnnotation)) {
-		return nil, nil // the engine reports a missing config.json
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil || s.Annotations[policy.ProfileAnnotation] == "" {
-		return nil, nil
-	}
-	p, err := policy.Load(fgacspec.DefaultPolicy)
-	if err != nil {
-		return nil, fmt.Errorf("the container asks for FGAC profile %q: %w", s.Annotations[policy.ProfileAnnotation], err)
-	}
-	if _, err := fgacspec.FromAnnotations(&s, p, fgacspec.DefaultSocket); err != nil {
-		return nil, err
-	}
-	return &s, nil
+	return fgacspec.ForBundle(bundle, fgacspec.DefaultPolicy, fgacspec.DefaultSocket)
 }

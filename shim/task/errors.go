@@ -12,11 +12,12 @@ import (
 
 // Errors the service returns itself; mapped with the engine's below.
 var (
-	errNotFound       = errors.New("not found")
-	errAlreadyExists  = errors.New("already exists")
-	errInvalid        = errors.New("invalid argument")
-	errPrecondition   = errors.New("failed precondition")
-	errNotImplemented = errors.New("not implemented")
+	errNotFound         = errors.New("not found")
+	errAlreadyExists    = errors.New("already exists")
+	errInvalid          = errors.New("invalid argument")
+	errPrecondition     = errors.New("failed precondition")
+	errNotImplemented   = errors.New("not implemented")
+	errPermissionDenied = errors.New("permission denied")
 )
 
 // toStatus maps an error to the ttrpc status code containerd turns back
@@ -35,6 +36,8 @@ func toStatus(err error) error {
 		code = codes.InvalidArgument
 	case errors.Is(err, errNotImplemented):
 		code = codes.Unimplemented
+	case errors.Is(err, errPermissionDenied):
+		code = codes.PermissionDenied
 	case errors.Is(err, errPrecondition), errors.Is(err, container.ErrNotRunning),
 		errors.Is(err, container.ErrRunning), errors.Is(err, container.ErrNotCreated),
 		errors.Is(err, container.ErrPaused), errors.Is(err, container.ErrNotPaused),

@@ -126,6 +126,10 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 	if _, err := os.Stat(r.Bundle + "/config.json"); err != nil {
 		return nil, fmt.Errorf("bundle %s: %v: %w", r.Bundle, err, errInvalid)
 	}
+	spec, err := fgacSpec(r.Bundle) // nil unless the spec asks for an FGAC profile
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if _, ok := s.containers[r.ID]; ok {
 		s.mu.Unlock()
@@ -156,7 +160,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		return nil, err
 	}
 	opts := container.CreateOpts{
-		ID: r.ID, Bundle: r.Bundle, NoPivot: o.NoPivotRoot, SystemdCgroup: o.SystemdCgroup,
+		ID: r.ID, Bundle: r.Bundle, Spec: spec, NoPivot: o.NoPivotRoot, SystemdCgroup: o.SystemdCgroup,
 		Stdin: pio.childIn, Stdout: pio.childOut, Stderr: pio.childErr,
 	}
 	if pio.consoleRemote != nil {
