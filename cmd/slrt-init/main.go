@@ -38,12 +38,14 @@ func main() {
 		fmt.Fprintf(os.Stderr, "slrt-init: prctl(PR_SET_DUMPABLE): %v\n", err)
 		os.Exit(1)
 	}
-	msg, err := channel.Expect(syncFD, channel.KindPlan)
+	// A shell waits here, parked, until it is given a container: then its
+	// stdio and extra files come with the plan.
+	p, err := recvPlan()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "slrt-init: %v\n", err)
+		_ = channel.Send(syncFD, &channel.Message{Kind: channel.KindError, Error: err.Error()})
 		os.Exit(1)
 	}
-	p := msg.Plan
 	// Anything else inherited is closed before any path is resolved: an fd
 	// to a host directory would be a way out through /proc/self/fd/N as
 	// process.cwd (CVE-2024-21626).

@@ -21,6 +21,12 @@ import (
 //	an Error message means the start failed.
 //
 // For exec the parent sends Plan{Exec: true} and then Start straight away.
+//
+// A shell (an init spawned ahead of need, see container.Shell) was given
+// no stdio or extra files at clone: its Plan message carries them
+// (SCM_RIGHTS, Message.Files says how many) and the init moves them to the
+// numbers a freshly cloned init would have had them at (stdio 0-2, extra
+// files from 4), so the rest of the protocol does not change.
 type Kind string
 
 const (
@@ -41,6 +47,9 @@ type Message struct {
 	// State is the OCI state JSON given to hooks the init runs
 	// (createContainer with Continue, startContainer with Start).
 	State []byte `json:"state,omitempty"`
+	// Files is the number of fds passed with the message (SendFiles):
+	// stdin, stdout, stderr, then the init's extra files in fd order.
+	Files int `json:"files,omitempty"`
 }
 
 // StartRequest optionally replaces the process a created container runs:
@@ -73,6 +82,96 @@ func Send(fd int, m *Message) error {
 		return fmt.Errorf("send %s message: %w", m.Kind, err)
 	}
 	return nil
+}
+
+// MaxFiles is how many fds one message may carry (the kernel's
+// SCM_MAX_FD).
+const MaxFiles = 253
+
+// SendFiles writes m as one datagram with fds attached (SCM_RIGHTS) and
+// m.Files set to their number, so the receiver can check that none was
+// lost.
+func SendFiles(fd int, m *Message, fds []int) error {
+	if len(fds) == 0 {
+		return Send(fd, m)
+	}
+	if len(fds) > MaxFiles {
+		return fmt.Errorf("send %s message: %d fds is more than the %d one message can carry", m.Kind, len(fds), MaxFiles)
+	}
+	m.Files = len(fds)
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", m.Kind, err)
+	}
+	rights := unix.UnixRights(fds...)
+	for {
+		err = unix.Sendmsg(fd, b, rights, nil, 0)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("send %s message with %d fds: %w", m.Kind, len(fds), err)
+	}
+	return nil
+}
+
+// RecvFiles reads one datagram like Recv, and the fds passed with it
+// (close-on-exec). Exactly m.Files fds must have arrived; otherwise every
+// one received is closed and an error returned.
+func RecvFiles(fd int) (*Message, []int, error) {
+	var one [1]byte
+	n, err := recvRetry(fd, one[:], unix.MSG_PEEK|unix.MSG_TRUNC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("receive message: %w", err)
+	}
+	if n == 0 {
+		return nil, nil, io.EOF
+	}
+	if n > maxMessage {
+		return nil, nil, fmt.Errorf("receive message: %d bytes is more than the %d allowed", n, maxMessage)
+	}
+	buf := make([]byte, n)
+	oob := make([]byte, unix.CmsgSpace(4*MaxFiles))
+	var oobn, flags int
+	for {
+		n, oobn, flags, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("receive message: %w", err)
+	}
+	var fds []int
+	if oobn > 0 {
+		cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, nil, fmt.Errorf("receive message: parse control message: %w", err)
+		}
+		for i := range cmsgs {
+			if got, err := unix.ParseUnixRights(&cmsgs[i]); err == nil {
+				fds = append(fds, got...)
+			}
+		}
+	}
+	fail := func(err error) (*Message, []int, error) {
+		for _, f := range fds {
+			unix.Close(f)
+		}
+		return nil, nil, err
+	}
+	if flags&unix.MSG_CTRUNC != 0 {
+		return fail(errors.New("receive message: fds were dropped (control message truncated)"))
+	}
+	var m Message
+	if err := json.Unmarshal(buf[:n], &m); err != nil {
+		return fail(fmt.Errorf("decode message: %w", err))
+	}
+	if len(fds) != m.Files {
+		return fail(fmt.Errorf("receive %s message: %d fds arrived, %d were sent", m.Kind, len(fds), m.Files))
+	}
+	return &m, fds, nil
 }
 
 // Recv reads one datagram from fd. It returns io.EOF when the peer closed

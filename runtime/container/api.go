@@ -59,6 +59,11 @@ type CreateOpts struct {
 	// Detached means the caller will not stay around to start the container
 	// (the CLI): the init then waits for Start on a socket in the state dir.
 	Detached bool
+	// Shell, when set, is a parked init (NewShell) the container is made
+	// from instead of a new one. A shell that does not fit the spec is
+	// refused before anything is made and stays usable; once it fits,
+	// Create owns it, and a failing Create destroys it with the rest.
+	Shell *Shell
 }
 
 // State is the OCI state plus what slrt keeps to manage the container.

@@ -70,6 +70,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Shell != nil {
+		if err := opts.Shell.fits(ns, s); err != nil {
+			return nil, fmt.Errorf("fast-start shell does not fit: %w", err)
+		}
+	}
 
 	if err := os.MkdirAll(root, 0o711); err != nil {
 		return nil, fmt.Errorf("create state root %s: %w", root, err)
@@ -107,6 +112,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		setgroups:  !rootless,
 		cg:         c.cgMgr,
 		stdin:      opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr,
+	}
+	if opts.Shell != nil {
+		// The shell made its namespaces already, without the cgroup one:
+		// the init unshares that once it is in the cgroup (below).
+		req.cloneFlags = shellCloneFlags(ns)
 	}
 	plan.UnshareCgroupNS = ns.New[specs.CgroupNamespace] && req.cloneFlags&unix.CLONE_NEWCGROUP == 0
 	for _, k := range []namespaces.Kind{specs.IPCNamespace, specs.UTSNamespace, specs.NetworkNamespace, specs.PIDNamespace, specs.CgroupNamespace, specs.TimeNamespace} {
@@ -150,7 +160,12 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	for _, f := range opts.ExtraFiles {
 		plan.PreserveFDs = append(plan.PreserveFDs, req.pass(f))
 	}
-	kid, err := spawn(req)
+	var kid *child
+	if opts.Shell != nil {
+		kid, err = opts.Shell.take(req)
+	} else {
+		kid, err = spawn(req)
+	}
 	if err != nil {
 		return nil, err
 	}

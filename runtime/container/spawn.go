@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"sync"
 	"syscall"
@@ -47,6 +48,9 @@ type spawnReq struct {
 type child struct {
 	cmd  *exec.Cmd
 	sync int
+	// planFiles are sent with the plan (a Shell got none at clone):
+	// stdin, stdout, stderr, then the extra files.
+	planFiles []*os.File
 
 	waitOnce sync.Once
 	status   ExitStatus
@@ -195,8 +199,20 @@ func orDefault(f, def *os.File) *os.File {
 	return def
 }
 
-// send passes a message to the init.
-func (c *child) send(m *channel.Message) error { return channel.Send(c.sync, m) }
+// send passes a message to the init, with the plan files on the first.
+func (c *child) send(m *channel.Message) error {
+	if len(c.planFiles) == 0 {
+		return channel.Send(c.sync, m)
+	}
+	fds := make([]int, len(c.planFiles))
+	for i, f := range c.planFiles {
+		fds[i] = int(f.Fd())
+	}
+	err := channel.SendFiles(c.sync, m, fds)
+	runtime.KeepAlive(c.planFiles)
+	c.planFiles = nil
+	return err
+}
 
 // kill ends a failed spawn: SIGKILL, reap, close the socket.
 func (c *child) kill() {
