@@ -59,6 +59,9 @@ var built struct {
 	once     sync.Once
 	dir, bin string
 	err      error
+
+	slrtOnce sync.Once // slrt, for the FGAC agent (fgac_test.go)
+	slrtErr  error
 }
 
 func TestMain(m *testing.M) {
