@@ -74,6 +74,9 @@ func (c *conn) decide(n *notif) (int64, error) {
 		return 0, fmt.Errorf("%w: syscall %d is not emulated", policy.ErrDenied, n.Nr)
 	}
 
+	if testHookBeforeOpen != nil {
+		testHookBeforeOpen(int(n.Pid))
+	}
 	cl, err := openCaller(c.fd, n)
 	if err != nil {
 		return 0, err
@@ -138,9 +141,13 @@ func (r *request) prepare(nsKind string) (target, creds, error) {
 	return t, cr, nil
 }
 
-// testHookBeforeAct runs right before the last ID_VALID check (tests: the
-// caller dies there).
-var testHookBeforeAct func(pid, notifyFD int)
+// testHookBeforeAct runs right before the last ID_VALID check, and
+// testHookBeforeOpen before /proc/PID is opened (tests: the caller dies
+// there, and its pid may be given to another process).
+var (
+	testHookBeforeAct  func(pid, notifyFD int)
+	testHookBeforeOpen func(pid int)
+)
 
 func (t target) close() {
 	if t.root >= 0 {
