@@ -1,0 +1,149 @@
+package fastart
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/process"
+)
+
+// AutoWindow is how long LeastLoaded watches /proc/stat: long enough for a
+// few scheduler ticks (4 ms at HZ=250), short enough to stay a small part
+// of a start.
+const AutoWindow = 20 * time.Millisecond
+
+// Affinity resolves a CPU hint against the CPUs the container may use
+// (linux.resources.cpu.cpus, the kubelet CPU manager's choice; empty =
+// every online CPU). hint is a CPU list or "auto"; empty keeps allowed
+// as it is ("" = inherit). A list not inside allowed is refused naming
+// both sets, so the workload never runs outside what the node gave it.
+func Affinity(hint, allowed string) (string, error) {
+	if hint == "" {
+		return "", nil
+	}
+	var allow unix.CPUSet
+	if allowed != "" {
+		var err error
+		if allow, err = process.ParseCPUs(allowed); err != nil {
+			return "", fmt.Errorf("linux.resources.cpu.cpus %q: %w", allowed, err)
+		}
+	} else if err := unix.SchedGetaffinity(0, &allow); err != nil {
+		return "", fmt.Errorf("read the runtime's CPU affinity: %w", err)
+	}
+	if hint == "auto" {
+		stat, err := sampleStat(AutoWindow)
+		if err != nil {
+			return "", err
+		}
+		cpu, err := leastLoaded(stat[0], stat[1], allow)
+		if err != nil {
+			return "", err
+		}
+		return strconv.Itoa(cpu), nil
+	}
+	want, err := process.ParseCPUs(hint)
+	if err != nil {
+		return "", fmt.Errorf("CPU list %q: %w", hint, err)
+	}
+	for c := 0; c < maxCPU; c++ {
+		if want.IsSet(c) && !allow.IsSet(c) {
+			return "", fmt.Errorf("CPUs %s are not all within the container's cpuset %s", process.FormatCPUs(want), process.FormatCPUs(allow))
+		}
+	}
+	return process.FormatCPUs(want), nil
+}
+
+// maxCPU is how many CPUs a unix.CPUSet holds (64-bit words).
+const maxCPU = len(unix.CPUSet{}) * 64
+
+func sampleStat(window time.Duration) ([2][]byte, error) {
+	var out [2][]byte
+	for i := range out {
+		b, err := os.ReadFile("/proc/stat")
+		if err != nil {
+			return out, fmt.Errorf("read CPU load: %w", err)
+		}
+		out[i] = b
+		if i == 0 {
+			time.Sleep(window)
+		}
+	}
+	return out, nil
+}
+
+// cpuTimes parses the per-CPU lines of /proc/stat into busy and total
+// jiffies by CPU number.
+func cpuTimes(stat []byte) (busy, total map[int]uint64, err error) {
+	busy, total = map[int]uint64{}, map[int]uint64{}
+	sc := bufio.NewScanner(bytes.NewReader(stat))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 5 || !strings.HasPrefix(f[0], "cpu") || f[0] == "cpu" {
+			continue
+		}
+		n, err := strconv.Atoi(f[0][3:])
+		if err != nil {
+			return nil, nil, fmt.Errorf("/proc/stat: bad line %q", sc.Text())
+		}
+		var sum, idle uint64
+		for i, v := range f[1:] {
+			x, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return nil, nil, fmt.Errorf("/proc/stat: bad line %q", sc.Text())
+			}
+			// guest and guest_nice (fields 9, 10) are already in user.
+			if i >= 8 {
+				break
+			}
+			sum += x
+			if i == 3 || i == 4 { // idle, iowait
+				idle += x
+			}
+		}
+		busy[n], total[n] = sum-idle, sum
+	}
+	return busy, total, sc.Err()
+}
+
+// leastLoaded picks, among allowed CPUs online in both samples, the one
+// busy for the smallest share of the window (the lowest number on a tie,
+// so the choice is stable on an idle machine).
+func leastLoaded(before, after []byte, allowed unix.CPUSet) (int, error) {
+	b0, t0, err := cpuTimes(before)
+	if err != nil {
+		return -1, err
+	}
+	b1, t1, err := cpuTimes(after)
+	if err != nil {
+		return -1, err
+	}
+	best, bestLoad := -1, 2.0
+	for cpu := 0; cpu < maxCPU; cpu++ {
+		if !allowed.IsSet(cpu) {
+			continue
+		}
+		_, ok0 := t0[cpu]
+		_, ok1 := t1[cpu]
+		if !ok0 || !ok1 {
+			continue
+		}
+		load := 0.0
+		if dt := t1[cpu] - t0[cpu]; dt > 0 {
+			load = float64(b1[cpu]-b0[cpu]) / float64(dt)
+		}
+		if load < bestLoad {
+			best, bestLoad = cpu, load
+		}
+	}
+	if best < 0 {
+		return -1, fmt.Errorf("no online CPU in %s", process.FormatCPUs(allowed))
+	}
+	return best, nil
+}

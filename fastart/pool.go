@@ -1,0 +1,208 @@
+// Package fastart keeps containers' inits ready ahead of need: a Pool of
+// parked shells (container.Shell) for one pod, refilled in the background
+// after each use, so a container created (or re-created after a crash)
+// starts from an init that has already been spawned into its namespaces.
+// It also picks CPUs for the start-time affinity hint (cpu.go).
+//
+// It depends on runtime/ only; the shim owns one Pool per pod and closes
+// it with the pod.
+package fastart
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/slrt/slrt/runtime/container"
+)
+
+// MaxShells bounds a pool: each parked shell holds a process and its
+// memory (~2 MiB) on devices that have 1-4 GiB.
+const MaxShells = 8
+
+// ErrClosed is returned by Take after Close.
+var ErrClosed = errors.New("fast-start pool is closed")
+
+// Config is one pool's.
+type Config struct {
+	// Size is how many shells the pool keeps parked, 1..MaxShells.
+	Size int
+	// Shell is what each shell is spawned with (container.ShellConfigFor
+	// the pod's containers).
+	Shell container.ShellConfig
+	// Spawn, when set, wraps each spawn of a shell: it runs f (which
+	// returns the new init's pid) and must return its error. A caller
+	// that reaps orphans itself (the shim) records the pid there, so it
+	// leaves the init to the engine.
+	Spawn func(f func() (int, error)) error
+	// Gone, when set, is told the pid of each shell the pool destroyed.
+	Gone func(pid int)
+	// Logf receives what the pool does not fail on (a spawn that failed,
+	// a dead shell dropped).
+	Logf func(format string, args ...any)
+}
+
+// Pool keeps up to Size shells parked.
+type Pool struct {
+	cfg  Config
+	wake chan struct{}
+	done chan struct{}
+	exit chan struct{}
+
+	mu     sync.Mutex
+	shells []*container.Shell
+	closed bool
+}
+
+// backoff bounds how fast a failing spawn is retried.
+const (
+	minBackoff = 50 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// New starts a pool and its refill; the first shells are spawned in the
+// background, so New itself costs nothing noticeable.
+func New(cfg Config) (*Pool, error) {
+	if cfg.Size < 1 || cfg.Size > MaxShells {
+		return nil, fmt.Errorf("fast-start pool size %d: must be 1 to %d", cfg.Size, MaxShells)
+	}
+	if cfg.Spawn == nil {
+		cfg.Spawn = func(f func() (int, error)) error { _, err := f(); return err }
+	}
+	if cfg.Gone == nil {
+		cfg.Gone = func(int) {}
+	}
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	p := &Pool{cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{}), exit: make(chan struct{})}
+	go p.refill()
+	p.kick()
+	return p, nil
+}
+
+func (p *Pool) kick() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Ready is how many shells are parked now.
+func (p *Pool) Ready() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.shells)
+}
+
+// Take hands out a parked shell that fits spec, for container.Create's
+// Shell, and starts a refill. When there is none it returns why (empty
+// pool, or what in the spec differs from the pool's shells); the caller
+// then creates the container the normal way. Shells that died while
+// parked are dropped.
+func (p *Pool) Take(spec *specs.Spec) (*container.Shell, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, ErrClosed
+	}
+	var dead []*container.Shell
+	for len(p.shells) > 0 && !p.shells[0].Alive() {
+		dead = append(dead, p.shells[0])
+		p.shells = p.shells[1:]
+	}
+	var sh *container.Shell
+	var err error
+	if len(p.shells) == 0 {
+		err = errors.New("no parked shell (the pool is refilling)")
+	} else if err = p.shells[0].Fits(spec); err == nil {
+		sh = p.shells[0]
+		p.shells = p.shells[1:]
+	}
+	p.mu.Unlock()
+	for _, d := range dead {
+		p.cfg.Logf("fast-start: dropping shell %d, whose init exited while parked", d.Pid())
+		p.destroy(d)
+	}
+	if sh != nil || len(dead) > 0 {
+		p.kick()
+	}
+	return sh, err
+}
+
+func (p *Pool) destroy(sh *container.Shell) {
+	sh.Destroy()
+	p.cfg.Gone(sh.Pid())
+}
+
+// refill spawns shells until the pool is full, whenever woken.
+func (p *Pool) refill() {
+	defer close(p.exit)
+	backoff := minBackoff
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-p.wake:
+		}
+		for {
+			p.mu.Lock()
+			need := !p.closed && len(p.shells) < p.cfg.Size
+			p.mu.Unlock()
+			if !need {
+				break
+			}
+			var sh *container.Shell
+			err := p.cfg.Spawn(func() (int, error) {
+				var err error
+				if sh, err = container.NewShell(p.cfg.Shell); err != nil {
+					return 0, err
+				}
+				return sh.Pid(), nil
+			})
+			if err != nil {
+				p.cfg.Logf("fast-start: spawn a shell: %v (retrying in %s)", err, backoff)
+				select {
+				case <-p.done:
+					return
+				case <-time.After(backoff):
+				}
+				backoff = min(2*backoff, maxBackoff)
+				continue
+			}
+			backoff = minBackoff
+			p.mu.Lock()
+			if p.closed {
+				p.mu.Unlock()
+				p.destroy(sh)
+				return
+			}
+			p.shells = append(p.shells, sh)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Close stops the refill and destroys every parked shell: none outlives
+// the pod. It waits for a spawn under way, so nothing is left when it
+// returns. Shells already taken belong to their containers.
+func (p *Pool) Close() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.exit
+		return
+	}
+	p.closed = true
+	shells := p.shells
+	p.shells = nil
+	p.mu.Unlock()
+	close(p.done)
+	<-p.exit
+	for _, sh := range shells {
+		p.destroy(sh)
+	}
+}
