@@ -6,6 +6,9 @@
 #   test/e2e/containerd.sh stop         stop it and undo everything start did
 #   test/e2e/containerd.sh restart      restart the daemon only (shims keep running)
 #   test/e2e/containerd.sh ctr ARGS...  run ctr against it (see below)
+#   test/e2e/containerd.sh crictl ARGS... run crictl against it (CRI mode)
+#   test/e2e/containerd.sh registry     start the loopback registry and push
+#                                       the CRI test images (CRI mode)
 #   test/e2e/containerd.sh status       exit 0 when it runs
 #   test/e2e/containerd.sh env          print its paths as shell variables
 #
@@ -19,6 +22,7 @@
 #   SLRT_SHIM        the shim (default <repo>/build/containerd-shim-slrt-v2)
 #   SLRT_TOOLS       tools.sh's folder
 #   SLRT_NAMESPACE   containerd namespace ctr uses (default slrt-e2e)
+#   SLRT_CRI=1       start with the CRI plugin on (below)
 #
 # Nothing goes to the host's containerd paths (/run/containerd, /var/lib/
 # containerd, /etc/containerd) nor to /opt/containerd: root, state, sockets
@@ -33,8 +37,28 @@
 # stop keeps the daemon's last log (with the shims' stderr) as
 # ${TMPDIR:-/tmp}/slrt-e2e-containerd-<version>.log.
 #
-# The CRI plugin is disabled (ctr only); its runtime entry `sl` with
-# runtime_path is written already, for the CRI tests (issue 5).
+# The CRI plugin is off unless SLRT_CRI=1 (the ctr tests need none of it).
+# CRI mode (config v3 on 2.x, v2 on 1.6/1.7) adds, all private to this
+# instance and all undone by stop:
+#   - runtime handlers `sl` (io.containerd.slrt.v2, runtime_path = the shim,
+#     pod_annotations ["slrt.io/*"]) and `runc` (io.containerd.runc.v2 with
+#     the host's runc, for comparison; the default handler);
+#     restrict_oom_score_adj = true (root here lacks CAP_SYS_RESOURCE);
+#   - a CNI bridge slrtcri<N> on 10.235.<N>.0/24 (N from $DIR), no gateway
+#     in the pods, no masquerade, and iptables FORWARD drops for traffic
+#     between the bridge and anything else: pods reach each other and the
+#     host, never past it. The CNI result cache entries for the network
+#     slrt-cri-<N> in /var/lib/cni are removed by stop;
+#   - the sandbox image registry.k8s.io/pause:3.10.2 (pinned) and the
+#     busybox image, built offline (cri-images.sh) and imported with ctr in
+#     the k8s.io namespace; every other pull goes through $DIR/certs.d
+#     hosts.toml files to the loopback registry 127.0.0.1:<35000+N>
+#     (`containerd.sh registry`), never off the machine;
+#   - the stream server (exec, attach, port-forward) on 127.0.0.1;
+#   - $DIR/hostpaths, a shared bind mount made before the daemon starts:
+#     this host's / is a private mount, so host-path volumes that must
+#     propagate (critest's mount propagation specs) live there;
+#   - $DIR/crictl.yaml for crictl and critest.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -49,6 +73,17 @@ SOCK=$DIR/containerd.sock
 PIDFILE=$DIR/containerd.pid
 LOG=$DIR/containerd.log
 CFG=$DIR/config.toml
+TOOLS=${SLRT_TOOLS:-$HOME/.cache/slrt/tools}
+CRI_TOOLS=$TOOLS/cri-tools-1.37.0
+CRANE=$TOOLS/crane-0.22.1/crane
+IMAGES=${SLRT_CRI_IMAGES:-$repo/build/cri-images}
+# CRI-mode names, one set per instance folder, so two instances (another
+# version, another SLRT_E2E_DIR) never share a bridge, subnet or port.
+N=$(($(printf %s "$DIR" | cksum | cut -d' ' -f1) % 200 + 20))
+BR=slrtcri$N
+CNINET=slrt-cri-$N
+SUBNET=10.235.$N
+REGPORT=$((35000 + N))
 
 die() {
 	echo "containerd.sh: $*" >&2
@@ -60,8 +95,10 @@ bins() {
 	case $VERSION in
 	*)
 		local d=${SLRT_TOOLS:-$HOME/.cache/slrt/tools}/containerd-$VERSION
-		CONTAINERD=$d/containerd CTR=$d/ctr
-		if [ ! -f "$d/.done" ]; then
+		CONTAINERD=$d/containerd CTR=$d/ctr RUNC_SHIM=$d/containerd-shim-runc-v2
+		# (the runc shim, for CRI mode's runc handler, came later: an older
+		# folder gets it added)
+		if [ ! -f "$d/.done" ] || { [ "${SLRT_CRI:-0}" = 1 ] && [ ! -x "$RUNC_SHIM" ]; }; then
 			[ "${1:-}" = build ] || die "containerd $VERSION is not built (test/e2e/tools.sh $VERSION)"
 			"$here/tools.sh" "$VERSION" >/dev/null
 		fi
@@ -83,7 +120,10 @@ write_config() {
 	# The runtime: containerd finds `containerd-shim-slrt-v2` on its PATH
 	# (ctr --runtime io.containerd.slrt.v2); the CRI's runtime_path names
 	# the binary directly.
-	local cri_rt
+	if [ -f "$DIR/cri" ]; then
+		write_cri_config
+		return
+	fi
 	case $VERSION in
 	1.6 | 1.6.* | 1.7 | 1.7.*)
 		cat >"$CFG" <<C
@@ -127,6 +167,233 @@ C
 	esac
 }
 
+# write_cri_config: the config of CRI mode (see the top of this file).
+write_cri_config() {
+	local common='
+[grpc]
+  address = "'$SOCK'"
+[ttrpc]
+  address = "'$SOCK.ttrpc'"
+'
+	case $VERSION in
+	1.6 | 1.6.* | 1.7 | 1.7.*)
+		cat >"$CFG" <<C
+version = 2
+root = "$DIR/root"
+state = "$DIR/state"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp"]
+$common
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    sandbox_image = "registry.k8s.io/pause:3.10.2"
+    restrict_oom_score_adj = true
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+    netns_mounts_under_state_dir = true
+    [plugins."io.containerd.grpc.v1.cri".containerd]
+      snapshotter = "overlayfs"
+      default_runtime_name = "runc"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = "$RUNC_SHIM"
+        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+          BinaryName = "$(command -v runc)"
+          Root = "$DIR/state/runc"
+          SystemdCgroup = false
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sl]
+        runtime_type = "io.containerd.slrt.v2"
+        runtime_path = "$SHIM"
+        pod_annotations = ["slrt.io/*"]
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "$DIR/cni/net.d"
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "$DIR/certs.d"
+C
+		;;
+	*)
+		cat >"$CFG" <<C
+version = 3
+root = "$DIR/root"
+state = "$DIR/state"
+disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp"]
+$common
+[plugins]
+  [plugins."io.containerd.shim.v1.manager"]
+    socket_dir = "$DIR/state/s"
+  [plugins."io.containerd.cri.v1.images"]
+    snapshotter = "overlayfs"
+    [plugins."io.containerd.cri.v1.images".pinned_images]
+      sandbox = "registry.k8s.io/pause:3.10.2"
+    [plugins."io.containerd.cri.v1.images".registry]
+      config_path = "$DIR/certs.d"
+  [plugins."io.containerd.transfer.v1.local"]
+    config_path = "$DIR/certs.d"
+  [plugins."io.containerd.grpc.v1.cri"]
+    stream_server_address = "127.0.0.1"
+    stream_server_port = "0"
+  [plugins."io.containerd.cri.v1.runtime"]
+    restrict_oom_score_adj = true
+    netns_mounts_under_state_dir = true
+    [plugins."io.containerd.cri.v1.runtime".containerd]
+      default_runtime_name = "runc"
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = "$RUNC_SHIM"
+        [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
+          BinaryName = "$(command -v runc)"
+          Root = "$DIR/state/runc"
+          SystemdCgroup = false
+      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.sl]
+        runtime_type = "io.containerd.slrt.v2"
+        runtime_path = "$SHIM"
+        pod_annotations = ["slrt.io/*"]
+    [plugins."io.containerd.cri.v1.runtime".cni]
+      bin_dirs = ["/usr/lib/cni"]
+      conf_dir = "$DIR/cni/net.d"
+C
+		;;
+	esac
+
+	# Registry mirrors: every host (the upstream ones critest names, and
+	# any other through _default) is served by the loopback registry under
+	# /v2/<host>/..., with no fallback to the real one.
+	local h
+	for h in registry.k8s.io k8s.gcr.io gcr.io docker.io quay.io ghcr.io public.ecr.aws _default; do
+		mkdir -p "$DIR/certs.d/$h"
+		local p=$h
+		[ "$h" = _default ] && p=other
+		# 1.6 needs a [host] table (without one it falls back upstream)
+		cat >"$DIR/certs.d/$h/hosts.toml" <<T
+server = "http://127.0.0.1:$REGPORT/v2/$p"
+override_path = true
+
+[host."http://127.0.0.1:$REGPORT/v2/$p"]
+  capabilities = ["pull", "resolve"]
+  override_path = true
+T
+	done
+
+	# CNI: the bridge plugin with isGateway false neither turns on
+	# ip_forward nor gives the bridge an address: start does that, so the
+	# host (critest, crictl) reaches the pods.
+	mkdir -p "$DIR/cni/net.d" "$DIR/cni/ipam"
+	cat >"$DIR/cni/net.d/10-$CNINET.conflist" <<J
+{
+  "cniVersion": "1.0.0",
+  "name": "$CNINET",
+  "plugins": [
+    {"type": "bridge", "bridge": "$BR", "isGateway": false, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "dataDir": "$DIR/cni/ipam",
+              "ranges": [[{"subnet": "$SUBNET.0/24", "gateway": "$SUBNET.1"}]], "routes": []}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}
+J
+	cat >"$DIR/crictl.yaml" <<Y
+runtime-endpoint: unix://$SOCK
+image-endpoint: unix://$SOCK
+timeout: 60
+Y
+}
+
+# cri_host_setup: the host-side parts of CRI mode, before the daemon starts
+# (the hostpaths mount must exist when its mount namespace is made).
+cri_host_setup() {
+	[ -x /usr/lib/cni/bridge ] || die "no CNI plugins in /usr/lib/cni (apt-get install containernetworking-plugins)"
+	command -v iptables >/dev/null || die "no iptables (apt-get install iptables)"
+	[ -x "$RUNC_SHIM" ] || die "no runc shim at $RUNC_SHIM (test/e2e/tools.sh $VERSION)"
+	ip link add "$BR" type bridge
+	ip addr add "$SUBNET.1/24" dev "$BR"
+	ip link set "$BR" up
+	iptables -I FORWARD -i "$BR" ! -o "$BR" -j DROP
+	iptables -I FORWARD -o "$BR" ! -i "$BR" -j DROP
+	mkdir -p "$DIR/hostpaths"
+	mount --bind "$DIR/hostpaths" "$DIR/hostpaths"
+	mount --make-rshared "$DIR/hostpaths"
+}
+
+# cri_images: build (once) and import the sandbox and busybox images.
+cri_images() {
+	"$here/cri-images.sh" "$IMAGES" >/dev/null
+	local p n
+	p=$(pid)
+	for n in pause busybox; do
+		nsenter -t "$p" -m -- "$CTR" --address "$SOCK" -n k8s.io images import "$IMAGES/$n.tar" >/dev/null ||
+			die "importing $IMAGES/$n.tar failed"
+	done
+}
+
+# cri_host_undo: everything cri_host_setup and the CNI plugins left on the
+# host; names are derived from $DIR, so this works without the folder.
+cri_host_undo() {
+	iptables -D FORWARD -i "$BR" ! -o "$BR" -j DROP 2>/dev/null || true
+	iptables -D FORWARD -o "$BR" ! -i "$BR" -j DROP 2>/dev/null || true
+	ip link del "$BR" 2>/dev/null || true
+	# the portmap plugin's top-level nat chains stay after its last pod:
+	# take them away only when no rule (ours or anyone's) is left in them
+	if iptables -t nat -S CNI-HOSTPORT-DNAT >/dev/null 2>&1 &&
+		[ "$(iptables -t nat -S CNI-HOSTPORT-DNAT | wc -l)" = 1 ]; then
+		iptables -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null || true
+		iptables -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2>/dev/null || true
+		iptables -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ 2>/dev/null || true
+		local c
+		for c in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+			iptables -t nat -F "$c" 2>/dev/null || true
+			iptables -t nat -X "$c" 2>/dev/null || true
+		done
+	fi
+	# libcni's result cache is fixed at /var/lib/cni: our network's only
+	rm -f /var/lib/cni/results/"$CNINET"-* 2>/dev/null || true
+	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+	if mountpoint -q "$DIR/hostpaths" 2>/dev/null; then
+		umount -R "$DIR/hostpaths" 2>/dev/null || umount -l "$DIR/hostpaths" 2>/dev/null || true
+	fi
+	if [ -f "$DIR/registry.pid" ]; then
+		local r
+		r=$(cat "$DIR/registry.pid")
+		# only our registry: its command line names our folder
+		if [ -n "$r" ] && tr '\0' ' ' <"/proc/$r/cmdline" 2>/dev/null | grep -qF "$DIR/registry"; then
+			kill "$r" 2>/dev/null || true
+		fi
+	fi
+}
+
+# registry: `crane registry serve` on 127.0.0.1:$REGPORT (blobs in
+# $DIR/registry), then every image of cri-images.sh under each of its
+# upstream names as <host>/<repo>:<tag>, the path the hosts.toml mirrors
+# ask for. The first name is pushed, the others copied inside the registry
+# (manifests only). stop kills it.
+registry() {
+	pid >/dev/null || die "containerd $VERSION is not running"
+	[ -f "$DIR/cri" ] || die "containerd $VERSION runs without CRI (start it with SLRT_CRI=1)"
+	[ -x "$CRANE" ] || die "no crane at $CRANE (test/e2e/tools.sh cri)"
+	local reg=127.0.0.1:$REGPORT t0=${EPOCHREALTIME/./}
+	if ! curl -fsS "http://$reg/v2/" >/dev/null 2>&1; then
+		mkdir -p "$DIR/registry"
+		"$CRANE" registry serve --address "$reg" --disk "$DIR/registry" </dev/null >"$DIR/registry.log" 2>&1 &
+		echo $! >"$DIR/registry.pid"
+		local i
+		for i in $(seq 1 100); do
+			curl -fsS "http://$reg/v2/" >/dev/null 2>&1 && break
+			kill -0 "$(cat "$DIR/registry.pid")" 2>/dev/null || die "registry did not start: $(cat "$DIR/registry.log")"
+			sleep 0.1
+		done
+	fi
+	"$here/cri-images.sh" "$IMAGES" >/dev/null
+	local name first r n=0
+	while read -r name first rest; do
+		"$CRANE" push --insecure "$IMAGES/oci/$name" "$reg/$first" >/dev/null 2>>"$DIR/registry.log" ||
+			die "pushing $name as $first failed (see $DIR/registry.log)"
+		for r in $rest; do
+			"$CRANE" copy --insecure "$reg/$first" "$reg/$r" >/dev/null 2>>"$DIR/registry.log" ||
+				die "copying $first to $r failed (see $DIR/registry.log)"
+		done
+		n=$((n + 1))
+	done <"$IMAGES/images.txt"
+	echo "registry $reg (pid $(cat "$DIR/registry.pid")): $n images in $(((${EPOCHREALTIME/./} - t0) / 1000))ms" >&2
+}
+
 start() {
 	[ "$(id -u)" -eq 0 ] || die "run as root"
 	if p=$(pid); then
@@ -140,8 +407,16 @@ start() {
 	stop_quiet
 	mkdir -p "$DIR/root" "$DIR/state" "$DIR/bin"
 	ln -sf "$SHIM" "$DIR/bin/containerd-shim-slrt-v2"
+	if [ "${SLRT_CRI:-0}" = 1 ]; then
+		touch "$DIR/cri"
+		cri_host_setup
+	fi
 	write_config
 	launch
+	if [ -f "$DIR/cri" ]; then
+		cri_images
+		echo "containerd $VERSION: CRI on $SOCK (handlers sl, runc), crictl config $DIR/crictl.yaml" >&2
+	fi
 }
 
 # launch [PID]: run the daemon in a new mount namespace with a private
@@ -151,12 +426,16 @@ start() {
 launch() {
 	local t0=${EPOCHREALTIME/./} into=${1:-}
 	local path="$DIR/bin:$(dirname "$CONTAINERD"):/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	# CRI mode pulls: should one ever miss the mirrors, it meets a dead
+	# proxy instead of the network (Go never proxies loopback addresses).
+	local proxy=()
+	[ -f "$DIR/cri" ] && proxy=(HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost)
 	if [ -n "$into" ]; then
-		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" \
+		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" "${proxy[@]}" \
 			nsenter -t "$into" -m -- "$CONTAINERD" --config "$CFG" --log-level "${SLRT_CONTAINERD_LOG_LEVEL:-info}" \
 			</dev/null >>"$LOG" 2>&1 &
 	else
-		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" \
+		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" "${proxy[@]}" \
 			unshare --mount --propagation unchanged sh -c \
 			'mount --make-private "$(findmnt -n -o TARGET -T /run)" && mount -t tmpfs -o mode=755 slrt-e2e-run /run && mkdir -p /run/containerd && exec "$0" --config "$1" --log-level "${2:-info}"' \
 			"$CONTAINERD" "$CFG" "${SLRT_CONTAINERD_LOG_LEVEL:-info}" </dev/null >"$LOG" 2>&1 &
@@ -247,6 +526,15 @@ stop() {
 	if p=$(pid); then
 		bins
 		local c=(nsenter -t "$p" -m -- "$CTR" --address "$SOCK")
+		# CRI pods through the CRI first: that runs the CNI DEL (IPAM
+		# lease, portmap rules) the ctr path below would skip.
+		if [ -f "$DIR/cri" ] && [ -x "$CRI_TOOLS/crictl" ]; then
+			local cc=("$CRI_TOOLS/crictl" --config "$DIR/crictl.yaml" -t 20s) pod
+			for pod in $("${cc[@]}" pods -q 2>/dev/null); do
+				"${cc[@]}" stopp "$pod" >/dev/null 2>&1 || true
+				"${cc[@]}" rmp -f "$pod" >/dev/null 2>&1 || true
+			done
+		fi
 		# Tasks and containers of every namespace first, through the shim
 		# (this is the path that removes their cgroups and rootfs mounts).
 		local n id
@@ -293,10 +581,12 @@ stop() {
 	# cgroups the engine made for the namespace's containers (empty ones
 	# only: rmdir fails on a busy cgroup).
 	local cg
-	for cg in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" /sys/fs/cgroup/"$NS"; do
+	for cg in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" /sys/fs/cgroup/"$NS" \
+		/sys/fs/cgroup/*/k8s.io /sys/fs/cgroup/unified/k8s.io /sys/fs/cgroup/k8s.io; do
 		[ -d "$cg" ] || continue
 		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 	done
+	cri_host_undo
 	# Keep the daemon's last log (with the shims' stderr) for a look after.
 	[ -f "$LOG" ] && mv "$LOG" "${TMPDIR:-/tmp}/slrt-e2e-containerd-$VERSION.log"
 	rm -rf "$DIR"
@@ -318,13 +608,24 @@ ctr)
 	CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=${CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS:-1} \
 		exec nsenter -t "$p" -m --wd="$PWD" -- "$CTR" --address "$SOCK" --namespace "$NS" "$@"
 	;;
+crictl)
+	shift
+	pid >/dev/null || die "containerd $VERSION is not running (SLRT_CRI=1 test/e2e/containerd.sh start)"
+	[ -f "$DIR/cri" ] || die "containerd $VERSION runs without CRI (start it with SLRT_CRI=1)"
+	[ -x "$CRI_TOOLS/crictl" ] || die "no crictl (test/e2e/tools.sh cri)"
+	exec "$CRI_TOOLS/crictl" --config "$DIR/crictl.yaml" "$@"
+	;;
+registry) registry ;;
 env)
 	bins 2>/dev/null || true
 	printf 'SLRT_CONTAINERD=%q\nCONTAINERD=%q\nCTR=%q\nDIR=%q\nSOCK=%q\nLOG=%q\nNS=%q\nSHIM=%q\n' \
 		"$VERSION" "${CONTAINERD:-}" "${CTR:-}" "$DIR" "$SOCK" "$LOG" "$NS" "$SHIM"
+	printf 'CRI=%q\nCRICTL=%q\nCRICTL_CONFIG=%q\nCRITEST=%q\nGINKGO_DIR=%q\nHOSTPATHS=%q\nCNI_BRIDGE=%q\nCNI_SUBNET=%q\nREGISTRY=%q\nIMAGES=%q\n' \
+		"$([ -f "$DIR/cri" ] && echo 1 || echo 0)" "$CRI_TOOLS/crictl" "$DIR/crictl.yaml" "$CRI_TOOLS/critest" "$CRI_TOOLS" \
+		"$DIR/hostpaths" "$BR" "$SUBNET.0/24" "127.0.0.1:$REGPORT" "$IMAGES"
 	;;
 *)
-	echo "usage: $0 start|stop|restart|status|ctr ARGS...|env" >&2
+	echo "usage: $0 start|stop|restart|status|ctr ARGS...|crictl ARGS...|registry|env" >&2
 	exit 2
 	;;
 esac
