@@ -16,12 +16,12 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/slrt/slrt/runtime/annotations"
 	"github.com/slrt/slrt/runtime/container"
 )
 
-// MaxShells bounds a pool: each parked shell holds a process and its
-// memory (~2 MiB) on devices that have 1-4 GiB.
-const MaxShells = 8
+// MaxShells bounds a pool (the slrt.io/fast-start annotation's bound).
+const MaxShells = annotations.MaxFastStart
 
 // ErrClosed is returned by Take after Close.
 var ErrClosed = errors.New("fast-start pool is closed")
