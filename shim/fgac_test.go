@@ -50,15 +50,18 @@ const shimFGACPolicy = `{
 `
 
 // serveFGAC runs `slrt fgac serve` with policy on socket until the test
-// ends (SIGTERM, then its exit is awaited); its log goes to the test log
-// when the test fails.
+// ends (SIGTERM, then its exit is awaited), as the chart's DaemonSet does:
+// the policy file it is given (the ConfigMap's) is published to the path
+// the runtime reads, which it returns. Its log goes to the test log when
+// the test fails.
 func serveFGAC(t *testing.T, dir, policyText string) (policyPath, socket string) {
 	t.Helper()
-	policyPath, socket = filepath.Join(dir, "fgac.json"), filepath.Join(dir, "fgac.sock")
-	if err := os.WriteFile(policyPath, []byte(policyText), 0o600); err != nil {
+	src := filepath.Join(dir, "configmap.json")
+	policyPath, socket = filepath.Join(dir, "etc", "fgac.json"), filepath.Join(dir, "fgac.sock")
+	if err := os.WriteFile(src, []byte(policyText), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(slrtBinary(t), "fgac", "serve", "--policy", policyPath, "--socket", socket)
+	cmd := exec.Command(slrtBinary(t), "fgac", "serve", "--policy", src, "--socket", socket, "--publish-policy", policyPath)
 	logR, logW, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -88,6 +91,9 @@ func serveFGAC(t *testing.T, dir, policyText string) (policyPath, socket string)
 		if err := cmd.Wait(); err != nil {
 			t.Errorf("slrt fgac serve: %v", err)
 		}
+		if _, err := os.Stat(policyPath); !os.IsNotExist(err) {
+			t.Errorf("the published policy %s is still there after the agent exited: %v", policyPath, err)
+		}
 		if log := <-logged; t.Failed() {
 			t.Logf("agent log:\n%s", log)
 		}
@@ -96,6 +102,9 @@ func serveFGAC(t *testing.T, dir, policyText string) (policyPath, socket string)
 	case <-ready:
 	case <-time.After(10 * time.Second):
 		t.Fatal("slrt fgac serve did not start serving")
+	}
+	if b, err := os.ReadFile(policyPath); err != nil || string(b) != policyText {
+		t.Fatalf("published policy %q, %v; want the served one", b, err)
 	}
 	return policyPath, socket
 }

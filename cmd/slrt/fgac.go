@@ -21,7 +21,8 @@ import (
 // fgacCommand runs the FGAC agent and its helpers (README.md,
 // "Fine-grained access control"):
 //
-//	slrt fgac serve --policy FILE --socket PATH   the agent (root, once per node)
+//	slrt fgac serve --policy FILE --socket PATH [--publish-policy FILE]
+//	                                              the agent (root, once per node)
 //	slrt fgac check --policy FILE                 validate a policy file
 //	slrt fgac apply --policy FILE --socket PATH --bundle DIR [--profile NAME]
 //	                                              add a profile's notify rules to a bundle's config.json
@@ -65,6 +66,7 @@ var fgacCommand = &command{
 
 type fgacOpts struct {
 	policy, socket, bundle, profile string
+	publish                         string
 }
 
 func (o *fgacOpts) register(fs *flag.FlagSet) {
@@ -72,6 +74,7 @@ func (o *fgacOpts) register(fs *flag.FlagSet) {
 	stringFlag(fs, &o.socket, "socket", fgacspec.DefaultSocket, "the agent's unix socket (linux.seccomp.listenerPath)")
 	stringFlag(fs, &o.bundle, "bundle,b", ".", "apply: the bundle whose config.json gets the profile")
 	stringFlag(fs, &o.profile, "profile", "", "apply: the profile (default: the annotation "+policy.ProfileAnnotation+")")
+	stringFlag(fs, &o.publish, "publish-policy", "", "serve: also write the policy in force to this file (removed on exit), for the runtimes on the host")
 }
 
 // fgacServe runs the agent until SIGTERM or SIGINT; SIGHUP reloads the
@@ -94,10 +97,20 @@ func fgacServe(o fgacOpts, stderr io.Writer) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer signal.Stop(sigs)
+	if o.publish != "" {
+		if err := publishPolicy(o.policy, o.publish); err != nil {
+			return err
+		}
+		defer os.Remove(o.publish)
+	}
 	go func() {
 		for s := range sigs {
 			if s == unix.SIGHUP {
-				a.Reload()
+				if a.Reload() == nil && o.publish != "" {
+					if err := publishPolicy(o.policy, o.publish); err != nil {
+						logger.Printf("reload: %v", err)
+					}
+				}
 				continue
 			}
 			logger.Printf("%v: answering pending notifications and exiting", s)
@@ -107,6 +120,44 @@ func fgacServe(o fgacOpts, stderr io.Writer) error {
 	}()
 	logger.Printf("serving policy %s (%d profiles) on %s", o.policy, len(a.Policy().Profiles), o.socket)
 	return a.Serve(l)
+}
+
+// publishPolicy copies the policy file the agent serves to dst (temp file
+// and rename, so a reader sees the old policy or the new one), where the
+// runtimes read it when they merge a profile into a spec (the shim and
+// slrt create read /etc/slrt/fgac.json). In Kubernetes the policy comes
+// from a ConfigMap mounted in the agent's pod, which the host cannot see.
+// The copy is validated again: the file may have changed since the load.
+func publishPolicy(src, dst string) error {
+	data, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("publish policy: %w", err)
+	}
+	if _, err := policy.Parse(src, data); err != nil {
+		return fmt.Errorf("publish policy: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return fmt.Errorf("publish policy: %w", err)
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(dst), ".fgac-*.json")
+	if err != nil {
+		return fmt.Errorf("publish policy: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Chmod(0o644)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), dst)
+	}
+	if err != nil {
+		return fmt.Errorf("publish policy to %s: %w", dst, err)
+	}
+	return nil
 }
 
 // fgacApply edits a bundle's config.json for runtimes that do not read the
