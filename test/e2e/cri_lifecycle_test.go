@@ -204,9 +204,7 @@ func TestCRIBadInput(t *testing.T) {
 	}{
 		{"missing binary", func(cfg *runtimeapi.ContainerConfig) { cfg.Command = []string{"/no/such/binary"} }, "/no/such/binary"},
 		{"not executable", func(cfg *runtimeapi.ContainerConfig) { cfg.Command = []string{"/etc/passwd"} }, "/etc/passwd"},
-		{"unknown user", func(cfg *runtimeapi.ContainerConfig) {
-			cfg.Linux.SecurityContext.RunAsUsername = "no-such-user"
-		}, "no-such-user"},
+		{"cwd is a file", func(cfg *runtimeapi.ContainerConfig) { cfg.WorkingDir = "/etc/passwd" }, "/etc/passwd"},
 	} {
 		t.Run(strings.ReplaceAll(tc.name, " ", "_"), func(t *testing.T) {
 			cfg := c.containerConfig(p, strings.ReplaceAll(tc.name, " ", "-"), "true")
@@ -282,8 +280,8 @@ func TestCRIMultiContainerPod(t *testing.T) {
 			// One shim for the pod: every container's init is its child.
 			shim := 0
 			for _, id := range ids {
-				pp, comm := ppidComm(c.hostPid(t, id))
-				if !strings.HasPrefix(comm, "containerd-shim") {
+				pp, _ := ppidComm(c.hostPid(t, id))
+				if _, comm := ppidComm(pp); !strings.HasPrefix(comm, "containerd-shim") {
 					t.Errorf("container %s: parent %d is %q, not the shim", id, pp, comm)
 				}
 				if shim == 0 {
@@ -298,7 +296,7 @@ func TestCRIMultiContainerPod(t *testing.T) {
 			// Network, IPC and UTS are the pod's; the pid namespace is the
 			// container's own unless shared.
 			ns := func(id string) string {
-				return c.sh(t, id, "readlink /proc/self/ns/net /proc/self/ns/ipc /proc/self/ns/uts /proc/self/ns/pid")
+				return c.sh(t, id, "for n in net ipc uts pid; do readlink /proc/self/ns/$n; done")
 			}
 			a, b := strings.Fields(ns(ids[0])), strings.Fields(ns(ids[1]))
 			if len(a) != 4 || len(b) != 4 || a[0] != b[0] || a[1] != b[1] || a[2] != b[2] {

@@ -364,13 +364,14 @@ func TestCRIAttach(t *testing.T) {
 	if res.stdout.String() != "echo:again\n" {
 		t.Errorf("second attach: stdout %q", res.stdout.String())
 	}
-	// What went through attach is in the container's log too.
-	log := readCRILog(t, p, cfg.LogPath, func(l []criLogLine) bool { return len(l) >= 5 })
+	// Everything the container wrote is in its log, also the stderr the
+	// second attach did not ask for.
+	log := readCRILog(t, p, cfg.LogPath, func(l []criLogLine) bool { return len(l) >= 6 })
 	var got []string
 	for _, l := range log {
 		got = append(got, l.stream+":"+l.text)
 	}
-	want := []string{"stdout:echo:hello", "stderr:err:hello", "stdout:echo:world", "stderr:err:world", "stdout:echo:again"}
+	want := []string{"stdout:echo:hello", "stderr:err:hello", "stdout:echo:world", "stderr:err:world", "stdout:echo:again", "stderr:err:again"}
 	if !sameLines(got, want) {
 		t.Errorf("log after attach: %q, want (in stream order) %q", got, want)
 	}

@@ -55,11 +55,15 @@ type criConn struct {
 	image string // the busybox image as the CRI names it
 }
 
-// criImageName is the busybox image for containers: containerd.sh's env
-// names it in CRI mode (CRI_IMAGE), else the image the ctr tests import.
+// criImageName is the busybox image for containers: in CRI mode
+// containerd.sh imports one under docker.io/library/busybox (Debian's
+// busybox, cri-images.sh); otherwise the image the ctr tests import.
 func criImageName() string {
-	if v := env["CRI_IMAGE"]; v != "" {
+	if v := os.Getenv("SLRT_CRI_IMAGE"); v != "" {
 		return v
+	}
+	if env["CRI"] == "1" {
+		return "docker.io/library/busybox:latest"
 	}
 	return image
 }
@@ -68,10 +72,10 @@ func criImageName() string {
 // plugin answers and the busybox image is there (importing it into the
 // k8s.io namespace when containerd.sh did not).
 func connectCRI() (*criConn, string) {
-	sock := env["CRI_SOCK"]
-	if sock == "" {
-		sock = env["SOCK"]
+	if env["CRI"] != "1" {
+		return nil, "containerd.sh runs the daemon without the CRI plugin (SLRT_CRI=1 turns it on)"
 	}
+	sock := env["SOCK"]
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, fmt.Sprintf("dial %s: %v", sock, err)
@@ -210,6 +214,7 @@ func criRemoveCgroups(t *testing.T, parent string) {
 	more, _ := filepath.Glob("/sys/fs/cgroup" + parent)
 	for _, d := range append(dirs, more...) {
 		os.Remove(d)
+		os.Remove(filepath.Dir(d)) // the tests' root, once no pod is left in it
 	}
 }
 
