@@ -5,12 +5,19 @@
 #     registration panics at start; it also carries gRPC stubs;
 #   - the gRPC transport (google.golang.org/grpc and its packages), +6 MB.
 #     ttrpc itself uses grpc's status and codes packages for error details;
-#     those (and their small internal deps) are allowed by name.
+#     those (and their small internal deps) are allowed by name;
+#   - github.com/containerd/cgroups and what it drags in (cilium/ebpf,
+#     godbus, go-systemd, logrus through containerd/log): ~5 MB. runtime/cgroups
+#     speaks cgroupfs itself; tests may still import containerd's metrics types
+#     to check our encoding.
+# and fails when cmd/slrt (the CLI) links protobuf at all: only the shim
+# speaks protobuf; the engine's stats are plain Go types (~1 MB).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 allowed='^google\.golang\.org/grpc/(codes|status|internal/status|internal|grpclog|grpclog/internal|connectivity|serviceconfig)$'
 deps=$(go list -deps ./cmd/...)
 bad=$( { grep -E '^github\.com/containerd/containerd/api(/|$)' <<<"$deps" || true;
+         grep -E '^github\.com/(containerd/cgroups|cilium/ebpf|godbus/dbus|coreos/go-systemd)(/|$)' <<<"$deps" || true;
          grep -E '^google\.golang\.org/grpc(/|$)' <<<"$deps" | grep -Ev "$allowed" || true; } )
 if [ -n "$bad" ]; then
   echo "check-deps: ./cmd/... must not link these (DESIGN §3):" >&2
@@ -19,6 +26,13 @@ if [ -n "$bad" ]; then
     echo "  $p is imported by: $(go list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/... |
       awk -v p="$p" '{for (i = 2; i <= NF; i++) if ($i == p) print $1}' | tr '\n' ' ')" >&2
   done
+  exit 1
+fi
+cli=$(go list -deps ./cmd/slrt | grep -E '^google\.golang\.org/protobuf(/|$)' || true)
+if [ -n "$cli" ]; then
+  echo "check-deps: cmd/slrt must not link protobuf; it comes in through:" >&2
+  go list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/slrt |
+    awk '$1 !~ /^google\.golang\.org\/protobuf/ { for (i = 2; i <= NF; i++) if ($i ~ /^google\.golang\.org\/protobuf/) { print "  " $1; break } }' >&2
   exit 1
 fi
 echo "check-deps: ok ($(wc -l <<<"$deps") packages)"

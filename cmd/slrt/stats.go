@@ -1,10 +1,9 @@
 package main
 
 import (
-	v1 "github.com/containerd/cgroups/v3/cgroup1/stats"
-	v2 "github.com/containerd/cgroups/v3/cgroup2/stats"
-
 	"github.com/slrt/slrt/runtime/cgroups"
+	v1 "github.com/slrt/slrt/runtime/cgroups/statsv1"
+	v2 "github.com/slrt/slrt/runtime/cgroups/statsv2"
 )
 
 // The types below are the JSON schema of runc's `events` data (runc's

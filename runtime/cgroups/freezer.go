@@ -4,10 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"time"
-
-	"github.com/containerd/cgroups/v3/cgroup1"
 )
 
 // freezeTimeout bounds the wait for the kernel to report a v2 cgroup frozen;
@@ -36,13 +33,11 @@ func (m *Manager) Thaw() error {
 
 func (m *Manager) setFrozen(frozen bool) error {
 	if !m.Unified() {
-		if _, ok := m.v1dirs[string(cgroup1.Freezer)]; !ok {
+		dir, ok := m.v1dirs["freezer"]
+		if !ok {
 			return ErrNoFreezer
 		}
-		if frozen {
-			return m.v1.Freeze()
-		}
-		return m.v1.Thaw()
+		return setFrozenV1(dir, frozen)
 	}
 	v := "0"
 	if frozen {
@@ -71,7 +66,7 @@ func (m *Manager) setFrozen(frozen bool) error {
 // Frozen reports whether the cgroup is (completely) frozen.
 func (m *Manager) Frozen() (bool, error) {
 	if !m.Unified() {
-		dir, ok := m.v1dirs[string(cgroup1.Freezer)]
+		dir, ok := m.v1dirs["freezer"]
 		if !ok {
 			return false, nil
 		}
@@ -79,12 +74,44 @@ func (m *Manager) Frozen() (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("read freezer state of cgroup %s: %w", m.loc, err)
 		}
-		// The file says "FROZEN"; cgroup1's State constants are lower case.
-		return strings.EqualFold(s, string(cgroup1.Frozen)), nil
+		return s == "FROZEN", nil
 	}
 	got, err := readKV(filepath.Join(m.v2dir, "cgroup.events"), "frozen")
 	if err != nil {
 		return false, fmt.Errorf("read freezer state of cgroup %s: %w", m.v2dir, err)
 	}
 	return got == 1, nil
+}
+
+// setFrozenV1 writes the v1 freezer.state until it reads back as wanted. A
+// freeze can stall in FREEZING (a task in an uninterruptible sleep, or one
+// that forked as the cgroup froze); writing FROZEN again retries the
+// remaining tasks, as runc does.
+func setFrozenV1(dir string, frozen bool) error {
+	want := "THAWED"
+	if frozen {
+		want = "FROZEN"
+	}
+	file := filepath.Join(dir, "freezer.state")
+	deadline := time.Now().Add(freezeTimeout)
+	for {
+		if err := writeFile(file, want); err != nil {
+			return err
+		}
+		got, err := readString(file)
+		if err != nil {
+			return err
+		}
+		if got == want {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if frozen {
+				// Leave it thawed rather than half frozen.
+				_ = writeFile(file, "THAWED")
+			}
+			return fmt.Errorf("freezer.state is %s, not %s, after %v", got, want, freezeTimeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

@@ -1,64 +1,140 @@
 package cgroups
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"os"
-
-	"github.com/containerd/cgroups/v3/cgroup1"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"path/filepath"
+	"strings"
 )
 
-// allowMissingControllers lets Load open a cgroup even when a controller
-// (say devices, in a user namespace) has no directory.
-func allowMissingControllers(c *cgroup1.InitConfig) error {
-	c.InitCheck = cgroup1.AllowAny
-	return nil
+// v1Controllers are the v1 hierarchies a container gets a directory in,
+// where the host mounts them at /sys/fs/cgroup/<name> ("systemd" is the
+// named, controller-less hierarchy). A joint mount such as "cpu,cpuacct" is
+// reached through its per-controller symlinks, so both names can map to one
+// directory; Delete copes with that.
+var v1Controllers = []string{
+	"systemd", "freezer", "pids", "net_cls", "net_prio", "perf_event", "cpuset",
+	"cpu", "cpuacct", "memory", "blkio", "rdma", "devices", "hugetlb",
 }
 
-// v1Path is the cgroup1.Path of the container: its path in each hierarchy.
-func (m *Manager) v1Path(n cgroup1.Name) (string, error) {
-	return m.loc.forCtrl(string(n)), nil
-}
-
-// createV1 makes the container's directory in every v1 hierarchy. cgroup1
-// initialises a new cpuset child (and any new parents) from its parent's
-// cpus and mems, without which adding a process fails with ENOSPC.
-// Resources are applied afterwards by apply, which names what failed.
-func (m *Manager) createV1(created *[]string) error {
-	subsystems, err := cgroup1.Default()
-	if err != nil {
-		return fmt.Errorf("create cgroup %s: list v1 controllers: %w", m.loc, err)
-	}
-	for _, s := range subsystems {
-		if p, ok := s.(interface{ Path(string) string }); ok {
-			*created = appendTop(*created, p.Path(m.loc.forCtrl(string(s.Name()))))
-		}
-	}
-	cg, err := cgroup1.New(m.v1Path, &specs.LinuxResources{},
-		cgroup1.WithHierarchy(func() ([]cgroup1.Subsystem, error) { return subsystems, nil }))
-	if err != nil {
-		return fmt.Errorf("create cgroup %s on the v1 controllers: %w", m.loc, err)
-	}
-	m.v1 = cg
-	m.v1dirs = subsystemDirs(cg, m.v1Path)
-	return nil
-}
-
-// subsystemDirs maps each active v1 controller to the container's directory.
-func subsystemDirs(cg cgroup1.Cgroup, path cgroup1.Path) map[string]string {
-	dirs := map[string]string{}
-	for _, s := range cg.Subsystems() {
-		p, ok := s.(interface{ Path(string) string })
-		if !ok {
+// v1Mounted lists the controllers of v1Controllers mounted on this host.
+// devices is left out inside a user namespace: its rules cannot be changed
+// there, and its directory could not be created.
+func v1Mounted() []string {
+	userns := inUserNS()
+	var out []string
+	for _, c := range v1Controllers {
+		if c == "devices" && userns {
 			continue
 		}
-		rel, err := path(s.Name())
-		if err != nil {
-			continue
+		if _, err := os.Lstat(filepath.Join(v1Root, c)); err == nil {
+			out = append(out, c)
 		}
-		dirs[string(s.Name())] = p.Path(rel)
+	}
+	return out
+}
+
+// inUserNS reports whether we run in a user namespace other than the
+// initial one, whose uid_map is the identity over the full range.
+func inUserNS() bool {
+	b, err := os.ReadFile("/proc/self/uid_map")
+	if err != nil {
+		return false
+	}
+	f := strings.Fields(string(b))
+	return !(len(f) == 3 && f[0] == "0" && f[1] == "0" && f[2] == "4294967295")
+}
+
+// v1DirsFor maps each mounted controller to the container's directory.
+func (m *Manager) v1DirsFor(ctrls []string) map[string]string {
+	dirs := make(map[string]string, len(ctrls))
+	for _, c := range ctrls {
+		dirs[c] = filepath.Join(v1Root, c, m.loc.forCtrl(c))
 	}
 	return dirs
+}
+
+// createV1 makes the container's directory in every v1 hierarchy. A new
+// cpuset cgroup starts with empty cpus and mems, and adding a process to it
+// then fails with ENOSPC, so each new cpuset directory (and each new parent)
+// gets its parent's values first. Resources are applied afterwards by
+// apply, which names what failed.
+func (m *Manager) createV1(created *[]string) error {
+	ctrls := v1Mounted()
+	if len(ctrls) == 0 {
+		return fmt.Errorf("create cgroup %s: no v1 controller is mounted under %s", m.loc, v1Root)
+	}
+	m.v1dirs = m.v1DirsFor(ctrls)
+	for _, c := range ctrls {
+		*created = appendTop(*created, m.v1dirs[c])
+	}
+	for _, c := range ctrls {
+		dir := m.v1dirs[c]
+		var err error
+		if c == "cpuset" {
+			err = mkdirCpuset(filepath.Join(v1Root, c), dir)
+		} else {
+			err = os.MkdirAll(dir, 0o755)
+		}
+		if err != nil {
+			return fmt.Errorf("create cgroup %s on the v1 %s controller: %w", m.loc, c, err)
+		}
+	}
+	return nil
+}
+
+// loadV1 finds the container's existing v1 directories. A controller
+// without one (say devices, made in a user namespace) is left out; a cgroup
+// with none at all is gone.
+func (m *Manager) loadV1() error {
+	ctrls := v1Mounted()
+	m.v1dirs = map[string]string{}
+	for c, d := range m.v1DirsFor(ctrls) {
+		if _, err := os.Lstat(d); err == nil {
+			m.v1dirs[c] = d
+		}
+	}
+	if len(m.v1dirs) == 0 {
+		return os.ErrNotExist
+	}
+	return nil
+}
+
+// mkdirCpuset creates dir below the cpuset root one level at a time,
+// copying cpuset.cpus and cpuset.mems from the parent into each directory
+// it creates or finds empty.
+func mkdirCpuset(root, dir string) error {
+	rel, err := filepath.Rel(root, dir)
+	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
+		return fmt.Errorf("cpuset cgroup %s is not below %s", dir, root)
+	}
+	cur := root
+	for _, comp := range strings.Split(rel, "/") {
+		parent := cur
+		cur = filepath.Join(cur, comp)
+		if err := os.Mkdir(cur, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		for _, f := range []string{"cpuset.cpus", "cpuset.mems"} {
+			mine, err := os.ReadFile(filepath.Join(cur, f))
+			if err != nil {
+				return err
+			}
+			if len(bytes.TrimSpace(mine)) > 0 {
+				continue
+			}
+			theirs, err := os.ReadFile(filepath.Join(parent, f))
+			if err != nil {
+				return err
+			}
+			if err := writeFile(filepath.Join(cur, f), string(bytes.TrimSpace(theirs))); err != nil {
+				return fmt.Errorf("copy %s from %s: %w", f, parent, err)
+			}
+		}
+	}
+	return nil
 }
 
 // v1Dir is the container's directory for controller ctrl, or an error naming

@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/containerd/cgroups/v3/cgroup2"
 )
 
 // createV2 makes the container's cgroup on a unified host. Every controller
@@ -22,10 +20,6 @@ func (m *Manager) createV2() error {
 	enableControllers(unifiedRoot, parent)
 	if err := os.Mkdir(m.v2dir, 0o755); err != nil && !os.IsExist(err) {
 		return fmt.Errorf("create cgroup %s: %w", m.v2dir, err)
-	}
-	var err error
-	if m.v2, err = cgroup2.Load(m.loc.unified, cgroup2.WithMountpoint(unifiedRoot)); err != nil {
-		return fmt.Errorf("open cgroup %s: %w", m.v2dir, err)
 	}
 	return nil
 }

@@ -1,20 +1,19 @@
 // Package cgroups is the container cgroup manager of the slrt engine. It
 // creates one cgroup per container on whatever the host has (cgroup v1,
 // hybrid v1 + empty v2, or unified v2), applies the OCI linux.resources to
-// it, places processes in it and reports on it, using
-// github.com/containerd/cgroups/v3 for hierarchy discovery, freezing,
-// process listing, device filters and the metrics types the CRI decodes.
+// it, places processes in it and reports on it. It speaks cgroupfs itself
+// (and builds the v2 eBPF device program itself): a runtime needs a few
+// dozen cgroup files, and the general-purpose cgroup library cost each
+// binary several megabytes (cilium/ebpf, godbus, go-systemd, logrus,
+// protobuf). Stats come in plain types shaped like containerd's metrics
+// (statsv1, statsv2), which the shim encodes for the CRI.
 package cgroups
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 
-	"github.com/containerd/cgroups/v3"
-	"github.com/containerd/cgroups/v3/cgroup1"
-	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -30,17 +29,16 @@ const (
 type Manager struct {
 	loc     location
 	systemd bool
-	mode    cgroups.CGMode
+	mode    cgMode
 
-	// v1 is the container's cgroup on the v1 controllers (legacy, hybrid);
-	// v1dirs maps each controller's name to its directory.
-	v1     cgroup1.Cgroup
+	// v1dirs maps each v1 controller's name to the container's directory
+	// in that hierarchy (legacy and hybrid hosts).
 	v1dirs map[string]string
 
-	// v2 is the container's cgroup in the v2 hierarchy: where the controllers
-	// are on unified hosts, and the controller-less "unified" tree on hybrid
-	// ones (kept in step so tools reading /proc/PID/cgroup "0::" agree).
-	v2    *cgroup2.Manager
+	// v2dir is the container's cgroup in the v2 hierarchy: where the
+	// controllers are on unified hosts, and the controller-less "unified"
+	// tree on hybrid ones (kept in step so tools reading /proc/PID/cgroup
+	// "0::" agree). Empty on legacy hosts.
 	v2dir string
 }
 
@@ -65,7 +63,7 @@ func New(cgroupsPath string, systemd bool, id string, res *specs.LinuxResources)
 	if err != nil {
 		return nil, fmt.Errorf("create cgroup for %s: %w", id, err)
 	}
-	m := &Manager{loc: loc, systemd: systemd, mode: cgroups.Mode()}
+	m := &Manager{loc: loc, systemd: systemd, mode: hostMode()}
 	if err := m.validateMode(res); err != nil {
 		return nil, err
 	}
@@ -82,24 +80,21 @@ func New(cgroupsPath string, systemd bool, id string, res *specs.LinuxResources)
 	}()
 
 	switch m.mode {
-	case cgroups.Unified:
+	case modeUnified:
 		m.v2dir = filepath.Join(unifiedRoot, loc.unified)
 		created = appendTop(created, m.v2dir)
 		if err := m.createV2(); err != nil {
 			return nil, err
 		}
-	case cgroups.Legacy, cgroups.Hybrid:
+	case modeLegacy, modeHybrid:
 		if err := m.createV1(&created); err != nil {
 			return nil, err
 		}
-		if m.mode == cgroups.Hybrid {
+		if m.mode == modeHybrid {
 			m.v2dir = filepath.Join(hybridRoot, loc.unified)
 			created = appendTop(created, m.v2dir)
 			if err := os.MkdirAll(m.v2dir, 0o755); err != nil {
 				return nil, fmt.Errorf("create cgroup %s in the v2 hierarchy: %w", m.v2dir, err)
-			}
-			if m.v2, err = cgroup2.Load(loc.unified, cgroup2.WithMountpoint(hybridRoot)); err != nil {
-				return nil, fmt.Errorf("open cgroup %s in the v2 hierarchy: %w", m.v2dir, err)
 			}
 		}
 	default:
@@ -119,30 +114,21 @@ func Load(path string, systemd bool) (*Manager, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load cgroup: %w", err)
 	}
-	m := &Manager{loc: loc, systemd: systemd, mode: cgroups.Mode()}
+	m := &Manager{loc: loc, systemd: systemd, mode: hostMode()}
 	switch m.mode {
-	case cgroups.Unified:
+	case modeUnified:
 		m.v2dir = filepath.Join(unifiedRoot, loc.unified)
 		if _, err := os.Stat(m.v2dir); err != nil {
 			return nil, fmt.Errorf("load cgroup %s: %w", path, err)
 		}
-		if m.v2, err = cgroup2.Load(loc.unified, cgroup2.WithMountpoint(unifiedRoot)); err != nil {
+	case modeLegacy, modeHybrid:
+		if err := m.loadV1(); err != nil {
 			return nil, fmt.Errorf("load cgroup %s: %w", path, err)
 		}
-	case cgroups.Legacy, cgroups.Hybrid:
-		m.v1, err = cgroup1.Load(m.v1Path, cgroup1.WithHierarchy(cgroup1.Default), allowMissingControllers)
-		if err != nil {
-			if errors.Is(err, cgroup1.ErrCgroupDeleted) {
-				return nil, fmt.Errorf("load cgroup %s: %w", path, os.ErrNotExist)
-			}
-			return nil, fmt.Errorf("load cgroup %s: %w", path, err)
-		}
-		m.v1dirs = subsystemDirs(m.v1, m.v1Path)
-		if m.mode == cgroups.Hybrid {
+		if m.mode == modeHybrid {
+			// The v1 directories say the cgroup exists; a missing v2
+			// twin (a partial delete) must not stop Delete from finishing.
 			m.v2dir = filepath.Join(hybridRoot, loc.unified)
-			if m.v2, err = cgroup2.Load(loc.unified, cgroup2.WithMountpoint(hybridRoot)); err != nil {
-				return nil, fmt.Errorf("load cgroup %s in the v2 hierarchy: %w", path, err)
-			}
 		}
 	default:
 		return nil, fmt.Errorf("load cgroup %s: no cgroup hierarchy mounted at %s", path, v1Root)
@@ -160,7 +146,7 @@ func (m *Manager) Path() string {
 }
 
 // Unified reports whether the controllers are on cgroup v2.
-func (m *Manager) Unified() bool { return m.mode == cgroups.Unified }
+func (m *Manager) Unified() bool { return m.mode == modeUnified }
 
 // UnifiedFD opens the container's cgroup v2 directory for clone's
 // CLONE_INTO_CGROUP (SysProcAttr.UseCgroupFD), or returns (nil, nil) when
@@ -168,7 +154,7 @@ func (m *Manager) Unified() bool { return m.mode == cgroups.Unified }
 // hybrid host cloning into the v2 dir alone would leave the v1 controllers
 // unjoined.) The fd must be O_RDONLY: clone3 does not take an O_PATH fd.
 func (m *Manager) UnifiedFD() (*os.File, error) {
-	if m.mode != cgroups.Unified {
+	if m.mode != modeUnified {
 		return nil, nil
 	}
 	f, err := os.OpenFile(m.v2dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
@@ -181,7 +167,7 @@ func (m *Manager) UnifiedFD() (*os.File, error) {
 // validateMode rejects resources this host's hierarchy cannot apply before
 // anything is created.
 func (m *Manager) validateMode(res *specs.LinuxResources) error {
-	if res == nil || m.mode == cgroups.Unified {
+	if res == nil || m.mode == modeUnified {
 		return nil
 	}
 	for k := range res.Unified {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/containerd/cgroups/v3"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -18,7 +17,7 @@ import (
 func requireV1(t *testing.T) {
 	t.Helper()
 	requireCgroups(t)
-	if cgroups.Mode() == cgroups.Unified {
+	if hostMode() == modeUnified {
 		t.Skip("controllers are on cgroup v2 here")
 	}
 }
@@ -93,7 +92,7 @@ func TestV1Lifecycle(t *testing.T) {
 	}
 	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		parts := strings.SplitN(line, ":", 3)
-		if parts[1] == "" && cgroups.Mode() != cgroups.Hybrid {
+		if parts[1] == "" && hostMode() != modeHybrid {
 			continue
 		}
 		if parts[2] != path {
@@ -288,7 +287,7 @@ func TestV1BadResources(t *testing.T) {
 func TestV1RelativePath(t *testing.T) {
 	requireV1(t)
 	rel := strings.TrimPrefix(testParent(t), "/") + "/c"
-	own, _, err := cgroups.ParseCgroupFileUnified("/proc/self/cgroup")
+	own, _, err := parseProcCgroup("/proc/self/cgroup")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-
-	"github.com/containerd/cgroups/v3"
 )
 
 // DefaultParent is where containers without a cgroupsPath get their cgroup.
@@ -109,7 +107,7 @@ func resolveLocation(cgroupsPath, id string) (location, error) {
 	// Relative: under our own cgroup in each hierarchy. Clean it as if it
 	// were absolute first so that "../" cannot climb above our cgroup.
 	rel := filepath.Clean("/" + cgroupsPath)
-	own, unified, err := cgroups.ParseCgroupFileUnified("/proc/self/cgroup")
+	own, unified, err := parseProcCgroup("/proc/self/cgroup")
 	if err != nil {
 		return location{}, fmt.Errorf("read own cgroup to resolve relative cgroupsPath %q: %w", cgroupsPath, err)
 	}

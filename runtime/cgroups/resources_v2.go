@@ -3,12 +3,12 @@ package cgroups
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
-	"github.com/containerd/cgroups/v3/cgroup2"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -176,11 +176,11 @@ func v2Settings(dir string, res *specs.LinuxResources) ([]setting, error) {
 	return out, nil
 }
 
-// setDeviceFilter attaches an eBPF device program built by containerd's
-// cgroup2.DeviceFilter: on v2 the devices controller is a BPF hook.
+// setDeviceFilter attaches the eBPF device program deviceFilter builds: on
+// v2 the devices controller is a BPF hook.
 func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 	// The spec lets type default to "a" and major/minor to "any";
-	// DeviceFilter wants them spelt (-1 is its wildcard; nil panics).
+	// spell them out (-1 is the wildcard) for canSkipDeviceFilter.
 	wildcard := int64(-1)
 	devs := slices.Clone(devices)
 	for i := range devs {
@@ -194,7 +194,7 @@ func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 			devs[i].Minor = &wildcard
 		}
 	}
-	insts, license, err := cgroup2.DeviceFilter(devs)
+	code, err := deviceFilter(devs)
 	if err != nil {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: build eBPF filter: %w", dir, err)
 	}
@@ -203,7 +203,7 @@ func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: %w", dir, err)
 	}
 	defer unix.Close(fd)
-	if err := attachDeviceProgram(insts, license, fd); err != nil && !canSkipDeviceFilter(devs) {
+	if err := attachDeviceProgram(code, fd); err != nil && !canSkipDeviceFilter(devs) {
 		return fmt.Errorf("set linux.resources.devices of cgroup %s: attach eBPF filter: %w", dir, err)
 	}
 	return nil
@@ -213,7 +213,20 @@ func setDeviceFilter(dir string, devices []specs.LinuxDeviceCgroup) error {
 // [1..10000] so that the defaults (1024 ↔ 100) and the ends meet; this is the
 // conversion runc, crun and containerd agree on.
 func SharesToWeight(shares uint64) uint64 {
-	return cgroup2.ConvertCPUSharesToCgroupV2Value(shares)
+	if shares == 0 {
+		return 0 // unset
+	}
+	if shares <= 2 {
+		return 1
+	}
+	if shares >= 262144 {
+		return 10000
+	}
+	// The quadratic in log space (from runc's cgroups package docs) that
+	// puts 2 → 1, 1024 → 100 and 262144 → 10000.
+	l := math.Log2(float64(shares))
+	exp := (l*l+125*l)/612.0 - 7.0/34.0
+	return uint64(math.Ceil(math.Pow(10, exp)))
 }
 
 // BlkioWeightToIOWeight maps v1 blkio.weight [10..1000] linearly onto v2
