@@ -581,8 +581,10 @@ stop() {
 	# cgroups the engine made for the namespace's containers (empty ones
 	# only: rmdir fails on a busy cgroup).
 	local cg
-	for cg in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" /sys/fs/cgroup/"$NS" \
-		/sys/fs/cgroup/*/k8s.io /sys/fs/cgroup/unified/k8s.io /sys/fs/cgroup/k8s.io; do
+	# (Not the CRI's /k8s.io: every CRI instance on the host shares it, and
+	# an rmdir racing another instance's create fails that create; each
+	# pod's shim removes its own cgroups.)
+	for cg in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" /sys/fs/cgroup/"$NS"; do
 		[ -d "$cg" ] || continue
 		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 	done
