@@ -61,6 +61,12 @@ func idmapMounts(s *specs.Spec, plan *channel.Plan, req *spawnReq) (_ []*os.File
 	return files, nil
 }
 
+// MappedUserNS is mappedUserNS for callers that idmap mounts of their own
+// (the shim's rootfs of a user-namespaced pod).
+func MappedUserNS(uids, gids []syscall.SysProcIDMap) (*os.File, error) {
+	return mappedUserNS(uids, gids)
+}
+
 // mappedUserNS returns an fd of a new user namespace with the given maps.
 // A multi-threaded Go process cannot unshare one, so a short-lived child
 // is cloned into it (the init helper, which just waits for a plan on fd 3

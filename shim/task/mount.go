@@ -62,19 +62,11 @@ func mountRootfs(bundle string, mounts []*types.Mount) (string, error) {
 		return "", fmt.Errorf("create rootfs %s: %w", target, err)
 	}
 	for i, m := range mounts {
-		flags, data := parseMountOptions(m.Options)
-		if len(data) >= unix.Getpagesize() {
+		if err := mountOne(bundle, target, m); err != nil {
 			unmountRootfs(target)
-			return "", fmt.Errorf("mount %s on %s: options longer than a page (%d bytes): %w", m.Type, target, len(data), errInvalid)
+			return "", fmt.Errorf("mount rootfs %d (%s %s) on %s: %w", i, m.Type, m.Source, target, err)
 		}
-		typ := m.Type
-		if flags&unix.MS_BIND != 0 {
-			typ = ""
-		}
-		if err := unix.Mount(m.Source, target, typ, flags&^unix.MS_RDONLY|bindRO(flags), data); err != nil {
-			unmountRootfs(target)
-			return "", fmt.Errorf("mount rootfs %d (%s %s) on %s: %w", i, m.Type, m.Source, target, requestFault(err))
-		}
+		flags, _ := parseMountOptions(m.Options)
 		// A read-only bind needs a remount: MS_BIND ignores MS_RDONLY.
 		if flags&unix.MS_BIND != 0 && flags&unix.MS_RDONLY != 0 {
 			if err := unix.Mount("", target, "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY, ""); err != nil {
@@ -84,6 +76,42 @@ func mountRootfs(bundle string, mounts []*types.Mount) (string, error) {
 		}
 	}
 	return target, nil
+}
+
+// mountOne performs one rootfs mount on target; uidmap=/gidmap= options
+// (a user-namespaced pod's snapshot) make it idmapped (mount_idmap.go).
+func mountOne(bundle, target string, m *types.Mount) error {
+	opts, uids, gids, err := idmapOptions(m.Options)
+	if err != nil {
+		return err
+	}
+	flags, data := parseMountOptions(opts)
+	var idm *idmapper
+	if uids != nil {
+		if idm, err = newIDMapper(uids, gids); err != nil {
+			return err
+		}
+		defer idm.close()
+		if m.Type == "overlay" {
+			if data, err = idm.overlayLowers(data, bundle); err != nil {
+				return err
+			}
+		}
+	}
+	if len(data) >= unix.Getpagesize() {
+		return fmt.Errorf("options longer than a page (%d bytes): %w", len(data), errInvalid)
+	}
+	if idm != nil && flags&unix.MS_BIND != 0 {
+		return idm.bind(m.Source, target, flags&unix.MS_REC != 0)
+	}
+	typ := m.Type
+	if flags&unix.MS_BIND != 0 {
+		typ = ""
+	}
+	if err := unix.Mount(m.Source, target, typ, flags&^unix.MS_RDONLY|bindRO(flags), data); err != nil {
+		return requestFault(err)
+	}
+	return nil
 }
 
 // requestFault marks the mount errors that mean the request itself is
