@@ -180,16 +180,26 @@ func criPodConfig(t *testing.T, name string) *runtimeapi.PodSandboxConfig {
 // edited) and removes it (with its containers) when the test ends.
 func (c *criConn) runPod(t *testing.T, cfg *runtimeapi.PodSandboxConfig) *pod {
 	t.Helper()
+	p, err := c.tryRunPod(t, cfg)
+	if err != nil {
+		t.Fatalf("RunPodSandbox %s: %v", cfg.Metadata.Name, err)
+	}
+	return p
+}
+
+// tryRunPod is runPod returning RunPodSandbox's error (containerd then
+// has removed what it made of the sandbox; the leak check verifies).
+func (c *criConn) tryRunPod(t *testing.T, cfg *runtimeapi.PodSandboxConfig) (*pod, error) {
 	p := &pod{config: cfg, logDir: t.TempDir()}
 	cfg.LogDirectory = p.logDir
 	t.Cleanup(func() { criRemoveCgroups(t, cfg.Linux.CgroupParent) })
 	resp, err := c.rt.RunPodSandbox(criCtx(t), &runtimeapi.RunPodSandboxRequest{Config: cfg, RuntimeHandler: criHandler})
 	if err != nil {
-		t.Fatalf("RunPodSandbox %s: %v", cfg.Metadata.Name, err)
+		return nil, err
 	}
 	p.id = resp.PodSandboxId
 	t.Cleanup(func() { c.removePod(t, p.id) })
-	return p
+	return p, nil
 }
 
 // removePod stops and removes a sandbox (RemovePodSandbox removes its
