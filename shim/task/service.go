@@ -20,6 +20,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/slrt/slrt/runtime/container"
+	rspec "github.com/slrt/slrt/runtime/spec"
 	"github.com/slrt/slrt/shim/events"
 	eventsapi "github.com/slrt/slrt/shim/internal/api/events"
 	taskapi "github.com/slrt/slrt/shim/internal/api/runtime/task/v3"
@@ -40,6 +41,7 @@ type Service struct {
 	containers map[string]*ctr
 
 	reaper reaper
+	pools  pools // fast start, per pod (fastart.go)
 }
 
 // ctr is one container the shim runs.
@@ -51,6 +53,7 @@ type ctr struct {
 	execs  map[string]*proc
 	mounts []*types.Mount
 	oom    *oomWatch // nil when the container has no memory cgroup
+	place  placement // CPU hint applied at Start (fastart.go)
 }
 
 // New makes the service. root is the engine's state root; namespace is
@@ -130,6 +133,15 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 	if err != nil {
 		return nil, err
 	}
+	if spec == nil {
+		if spec, err = rspec.Load(r.Bundle); err != nil {
+			return nil, fmt.Errorf("%w: %w", err, errInvalid)
+		}
+	}
+	hints, place, err := applyHints(r.ID, spec)
+	if err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	if _, ok := s.containers[r.ID]; ok {
 		s.mu.Unlock()
@@ -166,6 +178,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 	if pio.consoleRemote != nil {
 		opts.ConsoleFD = int(pio.consoleRemote.Fd())
 	}
+	opts.Shell = s.takeShell(r.ID, spec)
 	p := newProc(r.ID, "", st)
 	var c *container.Container
 	err = s.reaper.spawn(func() (int, error) {
@@ -177,6 +190,9 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		return c.Init().Pid, nil
 	})
 	if err != nil {
+		if opts.Shell != nil {
+			s.reaper.untrack(opts.Shell.Pid()) // Create reaped it
+		}
 		pio.close()
 		return nil, err
 	}
@@ -186,7 +202,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		return nil, err
 	}
 	cc := &ctr{c: c, bundle: r.Bundle, rootfs: rootfs, init: p, execs: map[string]*proc{}, mounts: r.Rootfs,
-		oom: watchOOM(r.ID, c, s.pub)}
+		oom: watchOOM(r.ID, c, s.pub), place: place}
 	s.mu.Lock()
 	s.containers[r.ID] = cc
 	s.mu.Unlock()
@@ -195,6 +211,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		IO: &eventsapi.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
 	})
 	go s.watch(cc, p, c.Init().Wait)
+	s.startPool(r.ID, spec, hints, p.pid)
 	return &taskapi.CreateTaskResponse{Pid: uint32(p.pid)}, nil
 }
 
@@ -206,6 +223,7 @@ func (s *Service) watch(c *ctr, p *proc, wait func() container.ExitStatus) {
 	st := wait()
 	s.reaper.untrack(st.Pid)
 	if p.execID == "" {
+		s.closePool(p.containerID) // a sandbox's shells go with it
 		s.killExecs(c)
 	}
 	if p.io != nil {
@@ -255,7 +273,13 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskap
 	if r.ExecID != "" {
 		return s.startExec(c, p)
 	}
-	if err := s.reaper.engine(func() error { return c.c.Start(nil) }); err != nil {
+	var sp *container.StartProcess
+	if cpus, err := c.place.cpus(); err != nil {
+		return nil, fmt.Errorf("container %s: %w", r.ID, err)
+	} else if cpus != "" {
+		sp = &container.StartProcess{CPUs: cpus}
+	}
+	if err := s.reaper.engine(func() error { return c.c.Start(sp) }); err != nil {
 		return nil, err
 	}
 	s.pub.Publish(events.TopicStart, &eventsapi.TaskStart{ContainerID: r.ID, Pid: uint32(p.pid)})
@@ -317,6 +341,7 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *task
 	if err := s.reaper.engine(func() error { return c.c.Delete(false) }); err != nil {
 		return nil, err
 	}
+	s.closePool(r.ID)
 	c.oom.stop()
 	if !p.waitDone(10 * time.Second) {
 		log.Printf("container %s: init exit not seen 10s after delete", r.ID)
@@ -548,6 +573,7 @@ func (s *Service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*em
 	n := len(s.containers)
 	s.mu.Unlock()
 	if n == 0 || r.Now {
+		s.closePools()
 		s.shutdown()
 	}
 	return &emptypb.Empty{}, nil
