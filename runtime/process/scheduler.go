@@ -95,7 +95,13 @@ func applyScheduler(s *channel.Scheduler) error {
 	}
 	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
 		why := ""
-		if errors.Is(err, unix.EPERM) {
+		switch {
+		case errors.Is(err, unix.EPERM) && (s.Policy == unix.SCHED_FIFO || s.Policy == unix.SCHED_RR):
+			// With CONFIG_RT_GROUP_SCHED a cgroup starts with no
+			// real-time budget, and root gets EPERM too: say so, or
+			// the capability hint sends the user the wrong way.
+			why = " (real-time policies need CAP_SYS_NICE or RLIMIT_RTPRIO, and on kernels with real-time group scheduling a cpu.rt_runtime_us budget in the container's cgroup and its parents: linux.resources.cpu.realtimeRuntime)"
+		case errors.Is(err, unix.EPERM):
 			why = " (real-time policies and negative nice need CAP_SYS_NICE or RLIMIT_RTPRIO/RLIMIT_NICE)"
 		}
 		return fmt.Errorf("sched_setattr policy=%d nice=%d priority=%d flags=%#x: %w%s", s.Policy, s.Nice, s.Priority, s.Flags, err, why)
