@@ -217,6 +217,29 @@ func TestShimFastStart(t *testing.T) {
 		t.Errorf("%d shells after refused creates, want 2", n)
 	}
 
+	// slrt.io/sched: the policy is the workload's where the node allows
+	// it; where it does not (here: real-time group scheduling gives a new
+	// cgroup no budget), Create fails naming the annotation.
+	rt := h.output("rt.out")
+	rb := app("rt", func(s *specs.Spec) { s.Annotations["slrt.io/sched"] = "fifo:10" }, "grep", "^policy", "/proc/self/sched")
+	h.start("rt", rb)
+	if _, err := h.task.Create(ctx, &taskapi.CreateTaskRequest{ID: "rt", Bundle: rb, Stdout: rt.path}); err != nil {
+		if !strings.Contains(err.Error(), "FailedPrecondition") || !strings.Contains(err.Error(), "annotation slrt.io/sched (SCHED_FIFO priority 10): the node does not allow it") {
+			t.Errorf("create with slrt.io/sched refused as %v, want FailedPrecondition naming the annotation", err)
+		}
+		t.Logf("this node refuses SCHED_FIFO: %v", err)
+	} else {
+		h.mu.Lock()
+		h.created = append(h.created, "rt")
+		h.mu.Unlock()
+		h.startTask("rt", "")
+		h.wait("rt", "")
+		if got := rt.all(t); !strings.Contains(got, "1\n") {
+			t.Errorf("rt container's policy line %q, want 1 (SCHED_FIFO)", got)
+		}
+		h.delete("rt")
+	}
+
 	// The sandbox goes: its shells go with it.
 	h.task.Kill(ctx, &taskapi.KillRequest{ID: "sandbox", Signal: uint32(unix.SIGKILL)})
 	h.wait("sandbox", "")

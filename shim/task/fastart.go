@@ -3,6 +3,7 @@ package task
 import (
 	"fmt"
 	"log"
+	"strings"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -96,6 +97,15 @@ func applyHints(id string, s *specs.Spec) (annotations.Hints, placement, error) 
 		}
 	}
 	return h, pl, nil
+}
+
+// schedRefused tells a node that forbids the slrt.io/sched policy
+// (FailedPrecondition, naming the annotation) from other create errors.
+func schedRefused(h annotations.Hints, err error) error {
+	if h.Sched == nil || !strings.Contains(err.Error(), "sched_setattr") {
+		return err
+	}
+	return fmt.Errorf("annotation %s (%s priority %d): the node does not allow it: %v: %w", annotations.Sched, h.Sched.Policy, h.Sched.Priority, err, errPrecondition)
 }
 
 // cpus resolves the placement at start; "" leaves the spec's affinity.

@@ -194,7 +194,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 			s.reaper.untrack(opts.Shell.Pid()) // Create reaped it
 		}
 		pio.close()
-		return nil, err
+		return nil, schedRefused(hints, err)
 	}
 	if err := pio.afterSpawn(c.Init().Terminal); err != nil {
 		s.reaper.engine(func() error { return c.Delete(true) })
