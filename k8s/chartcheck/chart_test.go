@@ -12,6 +12,8 @@ package chartcheck
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +27,9 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/slrt/slrt/fgac/policy"
+	fgacspec "github.com/slrt/slrt/fgac/spec"
 )
 
 // helm as built from the module proxy assumes Kubernetes v1.20; the chart
@@ -73,6 +78,8 @@ func runHelm(bin string, args ...string) (string, error) {
 type valuesCase struct {
 	name     string
 	set      []string
+	setJSON  []string // helm --set-json
+	fgac     bool     // the FGAC agent's ConfigMap and DaemonSet are rendered
 	hostPID  bool
 	hostDirs []string
 	config   string
@@ -120,12 +127,27 @@ var cases = []valuesCase{
 		overhead: true,
 		rcLabels: map[string]string{"example.com/slrt": "ready"},
 	},
+	{
+		name:     "containerd with the FGAC agent",
+		set:      []string{"k8sDistribution=containerd", "fgac.enabled=true"},
+		setJSON:  []string{`fgac.policy={"profiles":[{"name":"scratch","namespaces":["edge"],"rules":[{"mount":{"fstype":"tmpfs","targets":["/mnt/*"],"maxSize":"64M","maxMode":"1777","maxInodes":10000}},{"umount":{"targets":["/mnt/*"]}}]}]}`},
+		fgac:     true,
+		hostPID:  true,
+		hostDirs: []string{"/etc/containerd", "/usr/local/bin"},
+		config:   "/etc/containerd/config.toml",
+		restart:  "command:systemctl restart containerd",
+		overhead: true,
+		rcLabels: map[string]string{"slrt.io/installed": "true"},
+	},
 }
 
-func setArgs(set []string) []string {
+func (c valuesCase) args() []string {
 	var a []string
-	for _, s := range set {
+	for _, s := range c.set {
 		a = append(a, "--set", s)
+	}
+	for _, s := range c.setJSON {
+		a = append(a, "--set-json", s)
 	}
 	return a
 }
@@ -133,7 +155,7 @@ func setArgs(set []string) []string {
 func TestLint(t *testing.T) {
 	bin, chart := helm(t)
 	for _, c := range cases {
-		if out, err := runHelm(bin, append([]string{"lint", "--strict", "--kube-version", kubeVersion, chart}, setArgs(c.set)...)...); err != nil {
+		if out, err := runHelm(bin, append([]string{"lint", "--strict", "--kube-version", kubeVersion, chart}, c.args()...)...); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 		} else {
 			t.Logf("%s: %s", c.name, strings.TrimSpace(out))
@@ -145,15 +167,28 @@ func TestTemplate(t *testing.T) {
 	bin, chart := helm(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			out, err := runHelm(bin, append([]string{"template", "edge", chart, "--namespace", "slrt-system", "--kube-version", kubeVersion}, setArgs(c.set)...)...)
+			out, err := runHelm(bin, append([]string{"template", "edge", chart, "--namespace", "slrt-system", "--kube-version", kubeVersion}, c.args()...)...)
 			if err != nil {
 				t.Fatal(err)
 			}
 			docs := decodeAll(t, out)
+			// Keyed by kind, and kind/fgac for the FGAC agent's objects.
 			kinds := map[string]map[string]any{}
 			for _, d := range docs {
 				checkObject(t, d)
-				kinds[str(d, "kind")] = d
+				key := str(d, "kind")
+				if get(d, "metadata", "labels", "app.kubernetes.io/component") == "fgac" {
+					key += "/fgac"
+				}
+				if kinds[key] != nil {
+					t.Errorf("two objects %s", key)
+				}
+				kinds[key] = d
+			}
+			if c.fgac {
+				checkFGAC(t, kinds["ConfigMap/fgac"], kinds["DaemonSet/fgac"], c)
+			} else if kinds["ConfigMap/fgac"] != nil || kinds["DaemonSet/fgac"] != nil || kinds["ConfigMap"] != nil {
+				t.Error("FGAC objects rendered though fgac.enabled is off")
 			}
 			for _, k := range []string{"RuntimeClass", "DaemonSet", "Job", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"} {
 				if kinds[k] == nil {
@@ -182,6 +217,7 @@ func TestTemplateRefuses(t *testing.T) {
 		"k8sDistribution=docker":      `k8sDistribution "docker": want k3s or containerd`,
 		"installer.restart=systemd":   `installer.restart "systemd": want none`,
 		"installer.nodeLabel=missing": `installer.nodeLabel "missing": want key=value`,
+		"fgac.enabled=true":           `fgac.enabled needs fgac.policy with at least one profile`,
 	} {
 		_, err := runHelm(bin, "template", "edge", chart, "--kube-version", kubeVersion, "--set", set)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -217,6 +253,7 @@ var apiVersions = map[string]string{
 	"DaemonSet":          "apps/v1",
 	"Job":                "batch/v1",
 	"ServiceAccount":     "v1",
+	"ConfigMap":          "v1",
 	"ClusterRole":        "rbac.authorization.k8s.io/v1",
 	"ClusterRoleBinding": "rbac.authorization.k8s.io/v1",
 }
@@ -333,6 +370,89 @@ func checkPodSpec(t *testing.T, kind string, obj map[string]any, c valuesCase, v
 	}
 	if (verb == "install") != slices.Contains(args, "--wait") {
 		t.Errorf("%s args %q: --wait only for the DaemonSet", kind, args)
+	}
+}
+
+// checkFGAC: the ConfigMap holds a policy the agent accepts (fgac/policy
+// parses it); the agent's DaemonSet runs `slrt fgac serve` with it on the
+// nodes the installer labelled, privileged, in the host's pid namespace
+// (notifications name host pids), with the host directories of its socket
+// and of the published policy mounted at the same paths, nothing else of
+// the host; its pods roll when the policy changes.
+func checkFGAC(t *testing.T, cm, ds map[string]any, c valuesCase) {
+	t.Helper()
+	if cm == nil || ds == nil {
+		t.Fatalf("FGAC ConfigMap %v, DaemonSet %v: want both", cm != nil, ds != nil)
+	}
+	data, _ := get(cm, "data", "fgac.json").(string)
+	p, err := policy.Parse("fgac.json", []byte(data))
+	if err != nil || len(p.Profiles) != 1 || p.Profiles[0].Name != "scratch" {
+		t.Errorf("ConfigMap's fgac.json: %v %v\n%s", p, err, data)
+	}
+	tmpl, _ := get(ds, "spec", "template").(map[string]any)
+	spec, _ := tmpl["spec"].(map[string]any)
+	sel, _ := get(ds, "spec", "selector", "matchLabels").(map[string]any)
+	labels, _ := get(tmpl, "metadata", "labels").(map[string]any)
+	for k, v := range sel {
+		if labels[k] != v {
+			t.Errorf("agent selector %s=%v does not match its pod labels", k, v)
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSuffix(data, "\n")))
+	if got := get(tmpl, "metadata", "annotations", "checksum/policy"); got != hex.EncodeToString(sum[:]) {
+		t.Errorf("agent pod checksum/policy %v, want the policy's sha256 %x", got, sum)
+	}
+	if spec["hostPID"] != true {
+		t.Error("the agent is not in the host's pid namespace")
+	}
+	key, value, _ := strings.Cut("slrt.io/installed=true", "=")
+	if get(spec, "nodeSelector", key) != value {
+		t.Errorf("agent nodeSelector %v, want the installer's label", spec["nodeSelector"])
+	}
+	containers := list(spec["containers"])
+	if len(containers) != 1 {
+		t.Fatalf("agent has %d containers, want 1", len(containers))
+	}
+	ctr := containers[0]
+	if get(ctr, "securityContext", "privileged") != true {
+		t.Error("agent container is not privileged")
+	}
+	var args []string
+	for _, a := range ctr["args"].([]any) {
+		args = append(args, a.(string))
+	}
+	want := []string{"fgac", "serve", "--policy=/etc/slrt-policy/fgac.json", "--socket=" + fgacspec.DefaultSocket, "--publish-policy=" + fgacspec.DefaultPolicy}
+	if !slices.Equal(args, want) {
+		t.Errorf("agent args %q, want %q", args, want)
+	}
+	volumes := map[string]map[string]any{}
+	var hostDirs []string
+	for _, v := range list(spec["volumes"]) {
+		name, _ := v["name"].(string)
+		volumes[name] = v
+		if p, _ := get(v, "hostPath", "path").(string); p != "" {
+			hostDirs = append(hostDirs, p)
+		} else if get(v, "configMap", "name") != get(cm, "metadata", "name") {
+			t.Errorf("agent volume %s is neither a hostPath nor the policy ConfigMap", name)
+		}
+	}
+	slices.Sort(hostDirs)
+	if w := []string{filepath.Dir(fgacspec.DefaultPolicy), filepath.Dir(fgacspec.DefaultSocket)}; !slices.Equal(hostDirs, w) {
+		t.Errorf("agent mounts host paths %q, want exactly %q", hostDirs, w)
+	}
+	for _, m := range list(ctr["volumeMounts"]) {
+		name, _ := m["name"].(string)
+		v, ok := volumes[name]
+		switch {
+		case !ok:
+			t.Errorf("agent mount %s has no volume", name)
+		case v["configMap"] != nil:
+			if m["mountPath"] != "/etc/slrt-policy" || m["readOnly"] != true {
+				t.Errorf("policy mounted at %v (read-only %v), want /etc/slrt-policy read-only", m["mountPath"], m["readOnly"])
+			}
+		case m["mountPath"] != get(v, "hostPath", "path"):
+			t.Errorf("agent mounts host %v at %v: want the same path", get(v, "hostPath", "path"), m["mountPath"])
+		}
 	}
 }
 
