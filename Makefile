@@ -112,10 +112,10 @@ check-deps:
 # `bench-smoke` (~1 min, for CI) writes build/bench-smoke/ and fails only on
 # errors, never on timings.
 .PHONY: bench bench-smoke
-bench: build image
+bench: build shim image
 	bench/bench.sh
 
-bench-smoke: build image
+bench-smoke: build shim image
 	bench/bench.sh --smoke
 
 # --- end-to-end tests through real containerd (test/e2e) -------------------

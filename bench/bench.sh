@@ -16,9 +16,11 @@
 # see ../shared/reference/peer-baseline.md). State roots go on a tmpfs
 # mounted there too, because /run is not always one.
 #
-# TODO(shim): containerd level (ctr run --rm, io.containerd.slrt.v2 vs
-# runc.v2 with runc and crun) and shim RSS with 1 and 10 pods: a bench/ctr
-# driver run from here once cmd/containerd-shim-slrt-v2 exists.
+# The containerd level (bench/ctrd.sh: `ctr run --rm` with
+# io.containerd.slrt.v2 vs io.containerd.runc.v2 with runc and with crun,
+# shim RSS/PSS with 1 and 10 pods) runs a private containerd 2.4.2 from
+# test/e2e/tools.sh's cache: a full run builds it when missing (~5-15 min
+# once), the smoke skips it then. SLRT_BENCH_CTRD=0 skips it always.
 # TODO(cri): CRI level (sandbox + container create/start p50/p99, handlers
 # sl vs runc vs crun) once the shim serves the CRI path.
 set -euo pipefail
@@ -33,11 +35,14 @@ esac
 
 if [ "$mode" = smoke ]; then
 	RUNS=${RUNS:-3} ENGINE_RUNS=${ENGINE_RUNS:-5} IO_RUNS=${IO_RUNS:-2} PARKED=${PARKED:-3}
+	CTRD_RUNS=${CTRD_RUNS:-3} PODS=${PODS:-1,2}
 	OUT=${OUT:-build/bench-smoke}
 else
 	RUNS=${RUNS:-20} ENGINE_RUNS=${ENGINE_RUNS:-60} IO_RUNS=${IO_RUNS:-5} PARKED=${PARKED:-10}
+	CTRD_RUNS=${CTRD_RUNS:-20} PODS=${PODS:-1,10}
 	OUT=${OUT:-bench/results}
 fi
+export CTRD_RUNS PODS
 BIN=build/bench
 
 if [ -z "${SLRT_BENCH_NS:-}" ]; then
@@ -62,6 +67,17 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 	for d in oci engine report; do
 		go build -o "$BIN/$d" "./bench/$d"
 	done
+	SLRT_BENCH_CTRD=${SLRT_BENCH_CTRD:-1}
+	if [ "$SLRT_BENCH_CTRD" = 1 ] && [ "$mode" = smoke ] && [ ! -f "${SLRT_TOOLS:-$HOME/.cache/slrt/tools}/containerd-2.4.2/.done" ]; then
+		echo "$0: containerd 2.4.2 not built (test/e2e/tools.sh 2.4.2): no containerd level in the smoke" >&2
+		SLRT_BENCH_CTRD=0
+	fi
+	if [ "$SLRT_BENCH_CTRD" = 1 ]; then
+		cp build/containerd-shim-slrt-v2 "$BIN/containerd-shim-slrt-v2"
+		go build -o "$BIN/ctrd" ./bench/ctrd
+		${CC:-cc} -O2 -static -Wall -Wextra -Werror -s -o "$BIN/crun-oci10" bench/crun-oci10/crun-oci10.c
+	fi
+	export SLRT_BENCH_CTRD
 	exec unshare --mount --propagation private env SLRT_BENCH_NS=1 "$0" "$@"
 fi
 
@@ -86,6 +102,10 @@ echo "bench ($mode): $(uptime)"
 "$BIN/oci" -runs "$RUNS" -io-runs "$IO_RUNS" -parked "$PARKED" -scratch "$scratch/oci" \
 	-disk-root "$disk" -slrt "$BIN/slrt" -init "$BIN/slrt-init" -out "$OUT"
 "$BIN/engine" -runs "$ENGINE_RUNS" -root "$scratch/engine" -bundle "$scratch/oci/bundle" -out "$OUT"
+rm -f "$OUT/ctrd.json" # the report shows the containerd level only when this run measured it
+if [ "$SLRT_BENCH_CTRD" = 1 ]; then
+	BIN=$BIN bench/ctrd.sh "$OUT" "$CTRD_RUNS" "$PODS"
+fi
 "$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode"
 if command -v gnuplot >/dev/null; then
 	gnuplot -e "dir='$OUT'" bench/plot.gp

@@ -40,6 +40,18 @@ do for [k=1:words(ops)] {
 	     for [i=1:n] f using (i+0.3+(rand(0)-0.5)*0.15):i with points pt 7 lc i
 }
 
+# The containerd level, when the run measured it (bench/ctrd.sh).
+f = dir."/lat-ctr.dat"
+if (int(system("test -f '".f."' && echo 1 || echo 0")) == 1) {
+	n = ncols(f)
+	set output dir."/lat-ctr.png"
+	set title "ctr run --rm of /bin/true through containerd (".nrows(f)." interleaved rounds)"
+	set xrange [0.4:n+0.6]
+	eval xlabels(f, n)
+	plot for [i=1:n] f using (i):i with boxplot lc i lw 1.5, \
+	     for [i=1:n] f using (i+0.3+(rand(0)-0.5)*0.15):i with points pt 7 lc i
+}
+
 f = dir."/engine.dat"
 n = ncols(f)
 set output dir."/engine.png"

@@ -8,7 +8,7 @@ import (
 )
 
 func (r *report) footprint() {
-	r.p("## 3. Footprint")
+	r.p("## 4. Footprint")
 	r.p("")
 	r.p("### Binaries")
 	r.p("")
@@ -53,7 +53,7 @@ func (r *report) footprint() {
 }
 
 func (r *report) storage() {
-	r.p("## 4. Storage writes per container lifecycle")
+	r.p("## 5. Storage writes per container lifecycle")
 	r.p("")
 	r.p("Bytes the runtime's process tree dirtied on block-backed files (wait4 `ru_oublock` × 512, summed over")
 	r.p("the commands of a lifecycle, mean over the lifecycles). It counts file data even when the file is")
@@ -84,6 +84,7 @@ func (r *report) method() {
 	r.p("  rejects 1.3.0) and the rootfs shared read-only; no seccomp profile.")
 	r.p("- No timing is ever asserted: `make bench-smoke` (CI) fails only when a command fails or state is left")
 	r.p("  behind.")
-	r.p("- Not measured yet (TODO, with the shim): `ctr run --rm` through containerd with io.containerd.slrt.v2")
-	r.p("  vs runc.v2 (runc, crun); CRI sandbox+container start p50/p99; shim RSS/PSS with 1 and 10 pods.")
+	r.p("- `bench/ctrd` times `ctr run --rm` (wall around fork to reap; CPU is ctr's own, the daemon's and")
+	r.p("  the shims' work shows in the wall time only) and runs inside the private containerd's mount namespace.")
+	r.p("- Not measured yet (TODO): CRI sandbox+container start p50/p99.")
 }

@@ -69,15 +69,20 @@ func main() {
 	if err := result.LoadFile(filepath.Join(*in, "engine.json"), &e); err != nil {
 		log.Fatal(err)
 	}
-	if err := writeData(*in, &o, &e); err != nil {
+	c, err := loadCtrd(*in)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := writeData(*in, &o, &e, c); err != nil {
 		log.Fatal(err)
 	}
 	var w strings.Builder
-	r := &report{w: &w, o: &o, e: &e}
+	r := &report{w: &w, o: &o, e: &e, c: c}
 	r.header(*commit, *mode)
 	r.goals()
 	r.cli()
 	r.engine()
+	r.ctrd()
 	r.footprint()
 	r.storage()
 	r.method()
@@ -90,6 +95,7 @@ type report struct {
 	w *strings.Builder
 	o *ociOut
 	e *engineOut
+	c *ctrdOut // nil: the containerd level was not measured
 }
 
 func (r *report) p(format string, a ...any) { fmt.Fprintf(r.w, format+"\n", a...) }
@@ -176,7 +182,12 @@ func (r *report) goals() {
 	r.p("| in-process create+start+exit (median) | ≤ 9.5 ms | %s ms | %s |", f1(inproc), mark(inproc <= 9.5))
 	r.p("| `build/slrt` stripped | ≤ 6 MB | %.2f MB | %s |", float64(size)/1e6, mark(size <= 6e6))
 	r.p("| parked pre-created container (RSS) | ≤ 2.2 MiB | %s MiB | %s |", f2(parked), mark(parked <= 2.2))
-	r.p("| `ctr run` vs runc.v2+runc; CRI start vs runc handler; shim RSS per pod | ≤ 0.5x; ≤ 0.6x; ≤ 6 MiB | not measured yet | TODO: needs the shim |")
+	ctrRun := r.c.ctrRunVsRunc()
+	rss1, pssN, n := r.c.shimPerPod("slrt")
+	r.p("| `ctr run --rm` slrt.v2 vs runc.v2+runc (wall, median of per-round ratios) | ≤ 0.50x | %sx | %s |", f2(ctrRun), mark(ctrRun <= 0.5))
+	r.p("| slrt shim RSS with one pod | ≤ 6 MiB | %s MiB | %s |", f1(rss1), mark(rss1 <= 6))
+	r.p("| slrt shim PSS per pod with %d pods | ≤ 6 MiB | %s MiB | %s |", n, f1(pssN), mark(pssN <= 6))
+	r.p("| CRI start vs runc handler | ≤ 0.6x | not measured yet | TODO |")
 	r.p("")
 }
 

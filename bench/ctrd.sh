@@ -1,0 +1,30 @@
+#!/bin/bash
+# bench/ctrd.sh OUT RUNS PODS — the containerd level of bench/bench.sh,
+# which runs it inside its private mount namespace (so crun, behind the
+# runc shim, sees the same masked cgroup.controllers as in bench/oci).
+#
+# Starts a private containerd 2.4.2 (test/e2e/containerd.sh, in its own
+# folder $SLRT_BENCH_CTRD_DIR, default /tmp/slrt-bench-ctrd, never the e2e
+# tests' or the host's), imports the busybox image, runs bench/ctrd inside
+# the daemon's mount namespace (ctr's fifos and the shims live there) and
+# stops the daemon again, which removes everything it made. containerd and
+# its runc shim (same version) come from test/e2e/tools.sh's cache.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=$(realpath -m "$1") RUNS=$2 PODS=$3
+BIN=$(realpath "${BIN:-build/bench}") # absolute: nsenter keeps no working directory
+VERSION=2.4.2
+export SLRT_CONTAINERD=$VERSION
+export SLRT_E2E_DIR=${SLRT_BENCH_CTRD_DIR:-/tmp/slrt-bench-ctrd}
+export SLRT_NAMESPACE=slrt-bench
+export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
+c=test/e2e/containerd.sh
+
+trap '"$c" stop >/dev/null 2>&1 || true' EXIT
+"$c" start
+eval "$("$c" env)"
+"$c" ctr images import build/busybox/busybox-oci.tar >/dev/null
+pid=$(cat "$DIR/containerd.pid")
+nsenter -t "$pid" -m -- "$BIN/ctrd" -address "$SOCK" -ctr "$CTR" -namespace "$SLRT_NAMESPACE" \
+	-runs "$RUNS" -pods "$PODS" -slrt-shim "$SLRT_SHIM" -runc-shim "$(dirname "$CTR")/containerd-shim-runc-v2" \
+	-crun-wrapper "$BIN/crun-oci10" -containerd-version "$("$CONTAINERD" --version | awk '{print $3}')" -out "$OUT"
