@@ -1,0 +1,286 @@
+// Command fastart measures fast start in-process, as the shim pays it, side
+// by side in one run with rounds interleaved:
+//
+//   - create+start+exit of /bin/true the normal way, and from a parked
+//     shell taken from a fastart.Pool (refilled in the background and full
+//     again before each round, as a pod's pool is at steady state);
+//   - start (up to the workload's execve, which is when Start returns) of
+//     a pre-created container with no CPU hint, a CPU list, and "auto";
+//   - memory of parked shells: VmRSS and PSS of each, next to a parked
+//     pre-created container's init.
+//
+// It writes fastart.json for bench/report. Run it as root with -root on a
+// tmpfs and -bundle a /bin/true bundle.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/slrt/slrt/bench/result"
+	"github.com/slrt/slrt/fastart"
+	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/runtime/spec"
+)
+
+// Output is fastart.json.
+type Output struct {
+	result.Run
+	Samples []result.Sample `json:"samples"`
+	// Memory of parked processes, KiB, one entry per process measured.
+	ShellRSS     []float64 `json:"shellRssKiB"`
+	ShellPSS     []float64 `json:"shellPssKiB"`
+	CreatedRSS   []float64 `json:"createdRssKiB"`
+	CreatedPSS   []float64 `json:"createdPssKiB"`
+	ShellSpawnMs []float64 `json:"shellSpawnMs"`
+}
+
+type bench struct {
+	root, bundle string
+	devnull      *os.File
+	pool         *fastart.Pool
+}
+
+func (b *bench) create(id string, sh *container.Shell) (*container.Container, error) {
+	return container.Create(b.root, container.CreateOpts{
+		ID: id, Bundle: b.bundle, Stdin: b.devnull, Stdout: b.devnull, Stderr: b.devnull, Shell: sh,
+	})
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// lifecycle times create (from a pool's shell when pooled) + start + the
+// workload's exit, then deletes untimed.
+func (b *bench) lifecycle(id string, pooled bool) (float64, error) {
+	if pooled {
+		if err := waitFull(b.pool); err != nil {
+			return 0, err
+		}
+	}
+	t0 := time.Now()
+	var sh *container.Shell
+	if pooled {
+		var err error
+		if sh, err = b.pool.Take(mustSpec(b.bundle)); err != nil {
+			return 0, fmt.Errorf("take a shell: %w", err)
+		}
+	}
+	c, err := b.create(id, sh)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Delete(true)
+	if err := c.Start(nil); err != nil {
+		return 0, err
+	}
+	st := c.Init().Wait()
+	d := ms(time.Since(t0))
+	if st.Code != 0 {
+		return d, fmt.Errorf("container %s exited with %d", id, st.Code)
+	}
+	return d, c.Delete(false)
+}
+
+// startTimed creates a container untimed and times Start alone: it returns
+// once the init has reached execve, i.e. at the workload's first
+// instruction. hint is resolved inside the timed span ("auto" samples
+// /proc/stat).
+func (b *bench) startTimed(id, hint string) (float64, error) {
+	c, err := b.create(id, nil)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Delete(true)
+	t0 := time.Now()
+	var p *container.StartProcess
+	if hint != "" {
+		cpus, err := fastart.Affinity(hint, "")
+		if err != nil {
+			return 0, err
+		}
+		p = &container.StartProcess{CPUs: cpus}
+	}
+	if err := c.Start(p); err != nil {
+		return 0, err
+	}
+	d := ms(time.Since(t0))
+	c.Init().Wait()
+	return d, nil
+}
+
+func mustSpec(bundle string) *specs.Spec {
+	s, err := spec.Load(bundle)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return s
+}
+
+func waitFull(p *fastart.Pool) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for p.Ready() < 1 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the pool did not refill in 30s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return nil
+}
+
+// memKiB reads VmRSS from /proc/PID/status and Pss from smaps_rollup.
+func memKiB(pid int) (rss, pss float64, err error) {
+	get := func(path, key string) (float64, error) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, err
+		}
+		sc := bufio.NewScanner(bytes.NewReader(b))
+		for sc.Scan() {
+			f := bytes.Fields(sc.Bytes())
+			if len(f) >= 2 && string(f[0]) == key {
+				return strconv.ParseFloat(string(f[1]), 64)
+			}
+		}
+		return 0, fmt.Errorf("%s: no %s", path, key)
+	}
+	if rss, err = get(fmt.Sprintf("/proc/%d/status", pid), "VmRSS:"); err != nil {
+		return
+	}
+	pss, err = get(fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss:")
+	return
+}
+
+// memory parks n shells and n pre-created containers and reads each one's
+// memory once they have settled.
+func (b *bench) memory(n int, o *Output) error {
+	cfg := container.ShellConfigFor(mustSpec(b.bundle))
+	var shells []*container.Shell
+	defer func() {
+		for _, sh := range shells {
+			sh.Destroy()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		t0 := time.Now()
+		sh, err := container.NewShell(cfg)
+		if err != nil {
+			return err
+		}
+		o.ShellSpawnMs = append(o.ShellSpawnMs, ms(time.Since(t0)))
+		shells = append(shells, sh)
+	}
+	var created []*container.Container
+	defer func() {
+		for _, c := range created {
+			c.Delete(true)
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := b.create(fmt.Sprintf("parked-%d", i), nil)
+		if err != nil {
+			return err
+		}
+		created = append(created, c)
+	}
+	time.Sleep(500 * time.Millisecond) // let the inits' start-up settle
+	for _, sh := range shells {
+		rss, pss, err := memKiB(sh.Pid())
+		if err != nil {
+			return err
+		}
+		o.ShellRSS, o.ShellPSS = append(o.ShellRSS, rss), append(o.ShellPSS, pss)
+	}
+	for _, c := range created {
+		rss, pss, err := memKiB(c.Init().Pid)
+		if err != nil {
+			return err
+		}
+		o.CreatedRSS, o.CreatedPSS = append(o.CreatedRSS, rss), append(o.CreatedPSS, pss)
+	}
+	return nil
+}
+
+func main() {
+	log.SetFlags(0)
+	log.SetPrefix("bench/fastart: ")
+	runs := flag.Int("runs", 50, "rounds")
+	root := flag.String("root", "", "state root, on a tmpfs (required)")
+	bundle := flag.String("bundle", "", "bundle running /bin/true (required)")
+	parked := flag.Int("parked", 8, "shells and pre-created containers parked for the memory figures")
+	out := flag.String("out", "bench/results", "directory for fastart.json")
+	flag.Parse()
+	if *root == "" || *bundle == "" {
+		log.Fatal("-root and -bundle are required")
+	}
+	if err := os.MkdirAll(*root, 0o700); err != nil {
+		log.Fatal(err)
+	}
+	dn, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b := &bench{root: *root, bundle: *bundle, devnull: dn}
+	b.pool, err = fastart.New(fastart.Config{Size: 1, Shell: container.ShellConfigFor(mustSpec(*bundle)), Logf: log.Printf})
+	if err != nil {
+		log.Fatal(err)
+	}
+	o := Output{Run: result.Run{Started: time.Now(), LoadStart: result.ReadLoad(), Runs: *runs}}
+
+	// Round -1 warms up (the init helper's memfd is sealed once per
+	// process, as in the shim).
+	for round := -1; round < *runs; round++ {
+		id := fmt.Sprintf("fastart-%d", round+1)
+		var rows []result.Sample
+		for _, m := range []struct {
+			op, label string
+			f         func() (float64, error)
+		}{
+			{"lifecycle", "create+start+exit", func() (float64, error) { return b.lifecycle(id+"-n", false) }},
+			{"lifecycle", "create+start+exit from a shell", func() (float64, error) { return b.lifecycle(id+"-s", true) }},
+			{"start", "start", func() (float64, error) { return b.startTimed(id+"-0", "") }},
+			{"start", "start, cpu-affinity 0", func() (float64, error) { return b.startTimed(id+"-l", "0") }},
+			{"start", "start, cpu-affinity auto", func() (float64, error) { return b.startTimed(id+"-a", "auto") }},
+		} {
+			d, err := m.f()
+			if err != nil {
+				log.Fatalf("%s: %v", m.label, err)
+			}
+			rows = append(rows, result.Sample{Op: m.op, Label: m.label, Round: round, WallMs: d})
+		}
+		if round >= 0 {
+			o.Samples = append(o.Samples, rows...)
+		}
+	}
+	b.pool.Close()
+	if err := b.memory(*parked, &o); err != nil {
+		log.Fatal(err)
+	}
+	if ents, _ := os.ReadDir(*root); len(ents) > 0 {
+		log.Fatalf("state left behind in %s: %d entries", *root, len(ents))
+	}
+	o.Finished, o.LoadEnd = time.Now(), result.ReadLoad()
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		log.Fatal(err)
+	}
+	if err := result.Save(filepath.Join(*out, "fastart.json"), &o); err != nil {
+		log.Fatal(err)
+	}
+	w := func(op, l string) []float64 {
+		return result.Select(o.Samples, op, l, func(s result.Sample) float64 { return s.WallMs })
+	}
+	n, s := w("lifecycle", "create+start+exit"), w("lifecycle", "create+start+exit from a shell")
+	log.Printf("create+start+exit: normal p50 %.2f p99 %.2f ms, shell p50 %.2f p99 %.2f ms; median ratio %.2fx",
+		result.Median(n), result.Quantile(n, 0.99), result.Median(s), result.Quantile(s, 0.99),
+		result.Median(result.Ratios(o.Samples, "lifecycle", "create+start+exit", "create+start+exit from a shell", func(s result.Sample) float64 { return s.WallMs })))
+	log.Printf("shell RSS median %.0f KiB, PSS %.0f KiB; parked created container RSS %.0f KiB, PSS %.0f KiB",
+		result.Median(o.ShellRSS), result.Median(o.ShellPSS), result.Median(o.CreatedRSS), result.Median(o.CreatedPSS))
+}

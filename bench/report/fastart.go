@@ -1,0 +1,69 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"path/filepath"
+
+	"github.com/slrt/slrt/bench/result"
+)
+
+// fastartOut is fastart.json (bench/fastart).
+type fastartOut struct {
+	result.Run
+	Samples      []result.Sample `json:"samples"`
+	ShellRSS     []float64       `json:"shellRssKiB"`
+	ShellPSS     []float64       `json:"shellPssKiB"`
+	CreatedRSS   []float64       `json:"createdRssKiB"`
+	CreatedPSS   []float64       `json:"createdPssKiB"`
+	ShellSpawnMs []float64       `json:"shellSpawnMs"`
+}
+
+// fastart writes the fast-start section when the run measured it
+// (fastart.json in dir).
+func (r *report) fastart(dir string) error {
+	var f fastartOut
+	err := result.LoadFile(filepath.Join(dir, "fastart.json"), &f)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ss := f.Samples
+	r.p("## Fast start (in-process, what the shim pays)")
+	r.p("")
+	r.p("`bench/fastart`, %d interleaved rounds (load %s → %s). A container made from a parked shell", f.Runs, f.LoadStart, f.LoadEnd)
+	r.p("(`container.Shell`, taken from a `fastart.Pool` that is full again before each round, as a pod's")
+	r.p("pool is at steady state) against the normal path, both create+start+exit of `/bin/true`; and Start")
+	r.p("alone (it returns when the init has reached execve: the workload's first instruction) with and")
+	r.p("without a CPU hint. The ratio is the median of per-round ratios.")
+	r.p("")
+	r.p("| | wall ms p50 | p99 | ratio to the normal path |")
+	r.p("|---|---:|---:|---:|")
+	for _, row := range []struct{ op, label, base string }{
+		{"lifecycle", "create+start+exit", ""},
+		{"lifecycle", "create+start+exit from a shell", "create+start+exit"},
+		{"start", "start", ""},
+		{"start", "start, cpu-affinity 0", "start"},
+		{"start", "start, cpu-affinity auto", "start"},
+	} {
+		w := result.Select(ss, row.op, row.label, wall)
+		ratio := "1"
+		if row.base != "" {
+			ratio = f2(result.Median(result.Ratios(ss, row.op, row.label, row.base, wall))) + "x"
+		}
+		r.p("| %s | %s | %s | %s |", row.label, f2(result.Median(w)), f1(result.Quantile(w, 0.99)), ratio)
+	}
+	r.p("")
+	r.p("Memory of %d parked processes each (KiB, median; PSS shares the init's pages among them):", len(f.ShellRSS))
+	r.p("")
+	r.p("| | RSS | PSS | goal |")
+	r.p("|---|---:|---:|---|")
+	r.p("| parked shell | %.0f | %.0f | RSS ≤ 2253 (2.2 MiB) |", result.Median(f.ShellRSS), result.Median(f.ShellPSS))
+	r.p("| parked pre-created container | %.0f | %.0f | |", result.Median(f.CreatedRSS), result.Median(f.CreatedPSS))
+	r.p("")
+	r.p("Spawning a shell (in the background, off any request's path): %s ms median.", f2(result.Median(f.ShellSpawnMs)))
+	r.p("")
+	return nil
+}
