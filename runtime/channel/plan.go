@@ -140,6 +140,12 @@ type Mount struct {
 	// MountFD is >0 when the parent prepared the mount itself: the fd of a
 	// detached mount tree the init moves onto the target (move_mount).
 	MountFD int `json:"mountFd,omitempty"`
+	// RecAttrSet and RecAttrClr are MOUNT_ATTR_* bits set and cleared on
+	// the new mount and every mount below it (mount_setattr AT_RECURSIVE)
+	// after the flags: the runtime-spec's recursive options (rro, rnosuid,
+	// ...), which a remount cannot give the submounts of an rbind.
+	RecAttrSet uint64 `json:"recAttrSet,omitempty"`
+	RecAttrClr uint64 `json:"recAttrClr,omitempty"`
 }
 
 // Device is a device node to create (or bind-mount from the host when the

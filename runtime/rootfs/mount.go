@@ -39,7 +39,31 @@ func (r *inRoot) mountOne(m *channel.Mount, newUserNS, cgroupNS bool) error {
 	if err := unix.Mount(m.Source, fdPath(target), m.Type, uintptr(m.Flags), m.Data); err != nil {
 		return fmt.Errorf("mount %s on %s: %w", m.Type, r.where(m.Target), err)
 	}
+	if m.RecAttrSet|m.RecAttrClr != 0 {
+		mnt, err := r.reopen(m.Target, before)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(mnt)
+		if err := r.setRecursive(m, mnt); err != nil {
+			return err
+		}
+		return r.propagate(m, mnt)
+	}
 	return r.propagateNew(m, before)
+}
+
+// setRecursive applies the recursive options (rro, rnosuid, ...) to the
+// mount open at mnt and every mount below it, after its own flags.
+func (r *inRoot) setRecursive(m *channel.Mount, mnt int) error {
+	if m.RecAttrSet|m.RecAttrClr == 0 {
+		return nil
+	}
+	attr := unix.MountAttr{Attr_set: m.RecAttrSet, Attr_clr: m.RecAttrClr}
+	if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr); err != nil {
+		return fmt.Errorf("recursive options on %s (set %#x, clear %#x): %w", r.where(m.Target), m.RecAttrSet, m.RecAttrClr, err)
+	}
+	return nil
 }
 
 // bind makes a bind mount and then, since mount(2) ignores every other flag
@@ -83,6 +107,9 @@ func (r *inRoot) bind(m *channel.Mount, target int, before uint64, newUserNS boo
 		if err := unix.Mount("", fdPath(mnt), "", uintptr(unix.MS_REMOUNT|unix.MS_BIND|flags), ""); err != nil {
 			return fmt.Errorf("remount bind of %s on %s (%s): %w", m.Source, r.where(m.Target), flagNames(flags), err)
 		}
+	}
+	if err := r.setRecursive(m, mnt); err != nil {
+		return err
 	}
 	return r.propagate(m, mnt)
 }

@@ -16,6 +16,8 @@ type mountOptions struct {
 	bind      bool     // "bind" or "rbind" was given
 	idmap     bool     // "idmap" or "ridmap" was given
 	ridmap    bool     // "ridmap": the mapping applies to every mount of an rbind
+	recSet    uint64   // MOUNT_ATTR_* set on the mount and all below it
+	recClr    uint64   // MOUNT_ATTR_* cleared on the mount and all below it
 }
 
 // flagOption is an option that sets (or, with clear, clears) a mount flag.
@@ -71,21 +73,41 @@ var propagationOptions = map[string]uint64{
 	"runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
+// recAttr is a runtime-spec 1.1 recursive option: MOUNT_ATTR_* bits to set
+// and to clear on a mount and every mount below it (mount_setattr(2) with
+// AT_RECURSIVE), which is what lets an rbind be read-only all the way down.
+type recAttr struct{ set, clr uint64 }
+
+// recursiveOptions are the recursive options (runtime-spec config.md
+// "Mounts"). The atime modes are one field (MOUNT_ATTR__ATIME): setting one
+// clears the others.
+var recursiveOptions = map[string]recAttr{
+	"rro":          {set: unix.MOUNT_ATTR_RDONLY},
+	"rrw":          {clr: unix.MOUNT_ATTR_RDONLY},
+	"rnosuid":      {set: unix.MOUNT_ATTR_NOSUID},
+	"rsuid":        {clr: unix.MOUNT_ATTR_NOSUID},
+	"rnodev":       {set: unix.MOUNT_ATTR_NODEV},
+	"rdev":         {clr: unix.MOUNT_ATTR_NODEV},
+	"rnoexec":      {set: unix.MOUNT_ATTR_NOEXEC},
+	"rexec":        {clr: unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime":  {set: unix.MOUNT_ATTR_NODIRATIME},
+	"rdiratime":    {clr: unix.MOUNT_ATTR_NODIRATIME},
+	"rnosymfollow": {set: unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rsymfollow":   {clr: unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rrelatime":    {set: unix.MOUNT_ATTR_RELATIME, clr: unix.MOUNT_ATTR__ATIME},
+	"rnoatime":     {set: unix.MOUNT_ATTR_NOATIME, clr: unix.MOUNT_ATTR__ATIME},
+	"rstrictatime": {set: unix.MOUNT_ATTR_STRICTATIME, clr: unix.MOUNT_ATTR__ATIME},
+}
+
 // unsupportedOptions are options the runtime-spec defines but slrt does not
-// implement yet. They fail loudly: passed on as data, the kernel would
-// reject them with a bare EINVAL, or worse, accept them and ignore them.
+// implement. They fail loudly: passed on as data, the kernel would reject
+// them with a bare EINVAL, or worse, accept them and ignore them.
 var unsupportedOptions = map[string]string{
 	"tmpcopyup": "not supported",
-	// runtime-spec 1.1 recursive attributes (mount_setattr AT_RECURSIVE).
-	"rro": "not supported yet", "rrw": "not supported yet",
-	"rnosuid": "not supported yet", "rsuid": "not supported yet",
-	"rnodev": "not supported yet", "rdev": "not supported yet",
-	"rnoexec": "not supported yet", "rexec": "not supported yet",
-	"rnodiratime": "not supported yet", "rdiratime": "not supported yet",
-	"rrelatime": "not supported yet", "rnorelatime": "not supported yet",
-	"rnoatime": "not supported yet", "ratime": "not supported yet",
-	"rstrictatime": "not supported yet", "rnostrictatime": "not supported yet",
-	"rnosymfollow": "not supported yet", "rsymfollow": "not supported yet",
+	// "Undo an atime mode" has no mount_setattr form: the atime field is
+	// always one of relatime, noatime, strictatime.
+	"ratime": "not supported (use rrelatime or rstrictatime)", "rnorelatime": "not supported (use rnoatime or rstrictatime)",
+	"rnostrictatime": "not supported (use rrelatime or rnoatime)",
 }
 
 // parseOptions turns fstab-style options into flags, propagation changes
@@ -107,6 +129,12 @@ func parseOptions(opts []string) (mountOptions, error) {
 			if f.flag&unix.MS_BIND != 0 {
 				o.bind = true
 			}
+			continue
+		}
+		if a, ok := recursiveOptions[opt]; ok {
+			// later options win: a set undoes an earlier clear and back
+			o.recSet = o.recSet&^a.clr | a.set
+			o.recClr = o.recClr&^a.set | a.clr
 			continue
 		}
 		// runtime-spec config.md "idmap"/"ridmap": never passed to mount(2).

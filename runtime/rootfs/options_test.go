@@ -35,7 +35,10 @@ func TestParseOptions(t *testing.T) {
 		{name: "data kept in order", opts: []string{"newinstance", "ptmxmode=0666", "", "mode=0620", "gid=5"},
 			want: mountOptions{data: "newinstance,ptmxmode=0666,mode=0620,gid=5"}},
 		{name: "tmpcopyup", opts: []string{"tmpcopyup"}, error: `option "tmpcopyup": not supported`},
-		{name: "rro", opts: []string{"rro"}, error: `option "rro": not supported yet`},
+		{name: "rro", opts: []string{"rbind", "rro"}, want: mountOptions{flags: unix.MS_BIND | unix.MS_REC, bind: true, recSet: unix.MOUNT_ATTR_RDONLY}},
+		{name: "rro then rrw", opts: []string{"rro", "rnosuid", "rrw"}, want: mountOptions{recSet: unix.MOUNT_ATTR_NOSUID, recClr: unix.MOUNT_ATTR_RDONLY}},
+		{name: "ratime modes", opts: []string{"rnoatime", "rstrictatime"}, want: mountOptions{recSet: unix.MOUNT_ATTR_STRICTATIME, recClr: unix.MOUNT_ATTR__ATIME}},
+		{name: "ratime", opts: []string{"ratime"}, error: `option "ratime": not supported`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

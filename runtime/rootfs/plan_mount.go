@@ -28,6 +28,7 @@ func planMount(i int, m specs.Mount, bundle string, newUserNS bool, registered f
 		return pm, fmt.Errorf("mounts[%d].options (%s): %w", i, pm.Target, err)
 	}
 	pm.Flags, pm.PropFlags, pm.Data = opts.flags, opts.propFlags, opts.data
+	pm.RecAttrSet, pm.RecAttrClr = opts.recSet, opts.recClr
 	pm.Bind = opts.bind || m.Type == "bind"
 	pm.Type = m.Type
 	if err := planIDMap(i, m, &pm, opts, newUserNS); err != nil {

@@ -36,6 +36,11 @@ var mountOptions = []string{
 	"nosymfollow", "private", "rbind", "relatime", "remount", "ro",
 	"rprivate", "rshared", "rslave", "runbindable", "rw", "shared", "slave",
 	"strictatime", "suid", "symfollow", "sync", "unbindable",
+	// recursive (mount_setattr AT_RECURSIVE): containerd's CRI allows
+	// recursive read-only mounts only on runtimes that list "rro"
+	"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
+	"rnodiratime", "rdiratime", "rnosymfollow", "rsymfollow", "rrelatime",
+	"rnoatime", "rstrictatime",
 }
 
 // Features describes what this runtime implements, for `slrt features`
