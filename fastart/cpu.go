@@ -14,17 +14,40 @@ import (
 	"github.com/slrt/slrt/runtime/process"
 )
 
-// AutoWindow is how long LeastLoaded watches /proc/stat: long enough for a
-// few scheduler ticks (4 ms at HZ=250), short enough to stay a small part
-// of a start.
+// AutoWindow is the shortest time "auto" watches /proc/stat over: long
+// enough for a few scheduler ticks (4 ms at HZ=250).
 const AutoWindow = 20 * time.Millisecond
+
+// LoadSample is a reading of /proc/stat that "auto" measures load from
+// up to the start. Taken at create, the window is the time between create
+// and start, and a start that comes AutoWindow or more later waits for
+// nothing.
+type LoadSample struct {
+	stat []byte
+	at   time.Time
+}
+
+// MaxLoadAge bounds the window "auto" looks at: the load of the last
+// second says where to run now; an older sample is taken again.
+const MaxLoadAge = time.Second
+
+// SampleLoad reads /proc/stat now.
+func SampleLoad() (*LoadSample, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return nil, fmt.Errorf("read CPU load: %w", err)
+	}
+	return &LoadSample{stat: b, at: time.Now()}, nil
+}
 
 // Affinity resolves a CPU hint against the CPUs the container may use
 // (linux.resources.cpu.cpus, the kubelet CPU manager's choice; empty =
 // every online CPU). hint is a CPU list or "auto"; empty keeps allowed
 // as it is ("" = inherit). A list not inside allowed is refused naming
 // both sets, so the workload never runs outside what the node gave it.
-func Affinity(hint, allowed string) (string, error) {
+// "auto" measures from since (nil: from now), waiting until AutoWindow
+// has passed.
+func Affinity(hint, allowed string, since *LoadSample) (string, error) {
 	if hint == "" {
 		return "", nil
 	}
@@ -38,11 +61,20 @@ func Affinity(hint, allowed string) (string, error) {
 		return "", fmt.Errorf("read the runtime's CPU affinity: %w", err)
 	}
 	if hint == "auto" {
-		stat, err := sampleStat(AutoWindow)
+		var err error
+		if since == nil || time.Since(since.at) > MaxLoadAge {
+			if since, err = SampleLoad(); err != nil {
+				return "", err
+			}
+		}
+		if wait := AutoWindow - time.Since(since.at); wait > 0 {
+			time.Sleep(wait)
+		}
+		now, err := SampleLoad()
 		if err != nil {
 			return "", err
 		}
-		cpu, err := leastLoaded(stat[0], stat[1], allow)
+		cpu, err := leastLoaded(since.stat, now.stat, allow)
 		if err != nil {
 			return "", err
 		}
@@ -62,21 +94,6 @@ func Affinity(hint, allowed string) (string, error) {
 
 // maxCPU is how many CPUs a unix.CPUSet holds (64-bit words).
 const maxCPU = len(unix.CPUSet{}) * 64
-
-func sampleStat(window time.Duration) ([2][]byte, error) {
-	var out [2][]byte
-	for i := range out {
-		b, err := os.ReadFile("/proc/stat")
-		if err != nil {
-			return out, fmt.Errorf("read CPU load: %w", err)
-		}
-		out[i] = b
-		if i == 0 {
-			time.Sleep(window)
-		}
-	}
-	return out, nil
-}
 
 // cpuTimes parses the per-CPU lines of /proc/stat into busy and total
 // jiffies by CPU number.

@@ -3,6 +3,7 @@ package fastart
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/slrt/slrt/runtime/process"
 )
@@ -50,6 +51,29 @@ func TestLeastLoaded(t *testing.T) {
 	}
 }
 
+// TestAffinityAutoSince: a sample older than AutoWindow costs no wait.
+func TestAffinityAutoSince(t *testing.T) {
+	s, err := SampleLoad()
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(AutoWindow)
+	t0 := time.Now()
+	if _, err := Affinity("auto", "", s); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d >= AutoWindow {
+		t.Logf("auto with an old sample took %s (a loaded machine?)", d)
+	}
+	t0 = time.Now()
+	if _, err := Affinity("auto", "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(t0); d < AutoWindow {
+		t.Errorf("auto without a sample took %s, less than the %s window", d, AutoWindow)
+	}
+}
+
 func TestAffinity(t *testing.T) {
 	for _, tc := range []struct {
 		hint, allowed, want, err string
@@ -63,7 +87,7 @@ func TestAffinity(t *testing.T) {
 		{"0", "bogus", "", `linux.resources.cpu.cpus "bogus"`},
 		{"auto", "0", "0", ""},
 	} {
-		got, err := Affinity(tc.hint, tc.allowed)
+		got, err := Affinity(tc.hint, tc.allowed, nil)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("Affinity(%q, %q): err = %v, want %q", tc.hint, tc.allowed, err, tc.err)

@@ -170,6 +170,21 @@ func TestShimFastStart(t *testing.T) {
 	h.delete("app")
 	waitShells(t, h.pid, 2, sb.Pid)
 
+	// "auto" picks the least-loaded CPU of the container's cpuset.
+	autoOut := h.output("auto.out")
+	auto := app("auto", func(s *specs.Spec) {
+		s.Annotations["slrt.io/cpu-affinity"] = "auto"
+		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "1", Mems: "0"}}
+	}, "sh", "-c", "grep Cpus_allowed_list /proc/self/status")
+	h.start("auto", auto)
+	h.create("auto", auto, &taskapi.CreateTaskRequest{Stdout: autoOut.path})
+	h.startTask("auto", "")
+	h.wait("auto", "")
+	if got := autoOut.all(t); got != "Cpus_allowed_list:\t1\n" {
+		t.Errorf("auto affinity within cpuset 1: %q", got)
+	}
+	h.delete("auto")
+
 	// Sharing the sandbox's pid namespace does not fit the shells: made
 	// the normal way, and the log says why.
 	shared := app("shared", func(s *specs.Spec) {

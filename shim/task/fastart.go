@@ -59,6 +59,9 @@ func podOf(id string, s *specs.Spec) string {
 type placement struct {
 	hint    string // "", "auto" or a CPU list
 	allowed string // linux.resources.cpu.cpus
+	// load is /proc/stat at create, for "auto": the load is measured
+	// over the time up to start, so the start seldom waits.
+	load *fastart.LoadSample
 }
 
 // applyHints parses the container's hints, puts the scheduler into the
@@ -91,10 +94,14 @@ func applyHints(id string, s *specs.Spec) (annotations.Hints, placement, error) 
 	if r := s.Linux.Resources; r != nil && r.CPU != nil {
 		pl.allowed = r.CPU.Cpus
 	}
-	if pl.hint != "auto" {
-		if _, err := fastart.Affinity(pl.hint, pl.allowed); err != nil {
-			return h, pl, fmt.Errorf("container %s: annotation %s: %v: %w", id, annotations.CPUAffinity, err, errInvalid)
+	if pl.hint == "auto" {
+		if pl.load, err = fastart.SampleLoad(); err != nil {
+			return h, pl, err
 		}
+		return h, pl, nil
+	}
+	if _, err := fastart.Affinity(pl.hint, pl.allowed, nil); err != nil {
+		return h, pl, fmt.Errorf("container %s: annotation %s: %v: %w", id, annotations.CPUAffinity, err, errInvalid)
 	}
 	return h, pl, nil
 }
@@ -113,7 +120,7 @@ func (p placement) cpus() (string, error) {
 	if p.hint == "" {
 		return "", nil
 	}
-	cpus, err := fastart.Affinity(p.hint, p.allowed)
+	cpus, err := fastart.Affinity(p.hint, p.allowed, p.load)
 	if err != nil {
 		return "", fmt.Errorf("annotation %s: %w", annotations.CPUAffinity, err)
 	}
