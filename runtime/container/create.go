@@ -157,6 +157,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		return nil, err
 	}
 	closeAfter = append(closeAfter, idmapped...)
+	sources, err := bindSources(plan, req)
+	if err != nil {
+		return nil, err
+	}
+	closeAfter = append(closeAfter, sources...)
 	for _, f := range opts.ExtraFiles {
 		plan.PreserveFDs = append(plan.PreserveFDs, req.pass(f))
 	}
