@@ -64,7 +64,7 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 	# the report must describe one binary.
 	cp build/slrt "$BIN/slrt"
 	cp runtime/inithelper/bin/slrt-init "$BIN/slrt-init"
-	for d in oci engine report; do
+	for d in oci engine fastart report; do
 		go build -o "$BIN/$d" "./bench/$d"
 	done
 	SLRT_BENCH_CTRD=${SLRT_BENCH_CTRD:-1}
@@ -102,6 +102,7 @@ echo "bench ($mode): $(uptime)"
 "$BIN/oci" -runs "$RUNS" -io-runs "$IO_RUNS" -parked "$PARKED" -scratch "$scratch/oci" \
 	-disk-root "$disk" -slrt "$BIN/slrt" -init "$BIN/slrt-init" -out "$OUT"
 "$BIN/engine" -runs "$ENGINE_RUNS" -root "$scratch/engine" -bundle "$scratch/oci/bundle" -out "$OUT"
+"$BIN/fastart" -runs "$ENGINE_RUNS" -parked "$PARKED" -root "$scratch/fastart" -bundle "$scratch/oci/bundle" -out "$OUT"
 rm -f "$OUT/ctrd.json" # the report shows the containerd level only when this run measured it
 if [ "$SLRT_BENCH_CTRD" = 1 ]; then
 	BIN=$BIN bench/ctrd.sh "$OUT" "$CTRD_RUNS" "$PODS"

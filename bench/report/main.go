@@ -82,6 +82,9 @@ func main() {
 	r.goals()
 	r.cli()
 	r.engine()
+	if err := r.fastart(*in); err != nil {
+		log.Fatal(err)
+	}
 	r.ctrd()
 	r.footprint()
 	r.storage()
