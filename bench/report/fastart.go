@@ -31,7 +31,7 @@ func (r *report) fastart(dir string) error {
 		return err
 	}
 	ss := f.Samples
-	r.p("## Fast start (in-process, what the shim pays)")
+	r.p("## 2b. Fast start (in-process, what the shim pays)")
 	r.p("")
 	r.p("`bench/fastart`, %d interleaved rounds (load %s → %s). A container made from a parked shell", f.Runs, f.LoadStart, f.LoadEnd)
 	r.p("(`container.Shell`, taken from a `fastart.Pool` that is full again before each round, as a pod's")
