@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -92,9 +93,9 @@ func TestCRISecurityContext(t *testing.T) {
 		name  string
 		pod   func(*runtimeapi.LinuxSandboxSecurityContext)
 		sc    func(*runtimeapi.LinuxContainerSecurityContext)
-		check func(t *testing.T, id string, st map[string]string)
+		check func(t *testing.T, p *pod, id string, st map[string]string)
 	}{
-		{"default", nil, nil, func(t *testing.T, id string, st map[string]string) {
+		{"default", nil, nil, func(t *testing.T, p *pod, id string, st map[string]string) {
 			if st["Uid"] != "0 0 0 0" || st["NoNewPrivs"] != "0" || st["Seccomp"] != "0" {
 				t.Errorf("Uid %q NoNewPrivs %q Seccomp %q", st["Uid"], st["NoNewPrivs"], st["Seccomp"])
 			}
@@ -107,7 +108,7 @@ func TestCRISecurityContext(t *testing.T) {
 			sc.RunAsUser = &runtimeapi.Int64Value{Value: 1000}
 			sc.RunAsGroup = &runtimeapi.Int64Value{Value: 2000}
 			sc.SupplementalGroups = []int64{3000}
-		}, func(t *testing.T, id string, st map[string]string) {
+		}, func(t *testing.T, p *pod, id string, st map[string]string) {
 			if st["Uid"] != "1000 1000 1000 1000" || st["Gid"] != "2000 2000 2000 2000" || !strings.Contains(" "+st["Groups"]+" ", " 3000 ") {
 				t.Errorf("Uid %q Gid %q Groups %q", st["Uid"], st["Gid"], st["Groups"])
 			}
@@ -119,7 +120,7 @@ func TestCRISecurityContext(t *testing.T) {
 			}
 		}},
 		{"readOnlyRootFilesystem", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) { sc.ReadonlyRootfs = true },
-			func(t *testing.T, id string, st map[string]string) {
+			func(t *testing.T, p *pod, id string, st map[string]string) {
 				_, errOut, code := c.execSync(t, id, "touch", "/x")
 				if code == 0 || !strings.Contains(errOut, "Read-only file system") {
 					t.Errorf("touch /x on a read-only root: exit %d %q", code, errOut)
@@ -127,7 +128,7 @@ func TestCRISecurityContext(t *testing.T) {
 			}},
 		{"capabilities add/drop", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) {
 			sc.Capabilities = &runtimeapi.Capability{AddCapabilities: []string{"NET_ADMIN"}, DropCapabilities: []string{"NET_RAW", "CHOWN"}}
-		}, func(t *testing.T, id string, st map[string]string) {
+		}, func(t *testing.T, p *pod, id string, st map[string]string) {
 			want := (defaultCaps | capMask("NET_ADMIN")) &^ capMask("NET_RAW", "CHOWN")
 			if got := capEff(t, st); got != want {
 				t.Errorf("CapEff %#x, want %#x", got, want)
@@ -139,25 +140,45 @@ func TestCRISecurityContext(t *testing.T) {
 		}},
 		{"drop ALL", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) {
 			sc.Capabilities = &runtimeapi.Capability{DropCapabilities: []string{"ALL"}, AddCapabilities: []string{"KILL"}}
-		}, func(t *testing.T, id string, st map[string]string) {
+		}, func(t *testing.T, p *pod, id string, st map[string]string) {
 			if got := capEff(t, st); got != capMask("KILL") {
 				t.Errorf("CapEff %#x, want KILL only", got)
 			}
 		}},
 		{"privileged", func(sc *runtimeapi.LinuxSandboxSecurityContext) { sc.Privileged = true },
 			func(sc *runtimeapi.LinuxContainerSecurityContext) { sc.Privileged = true },
-			func(t *testing.T, id string, st map[string]string) {
+			func(t *testing.T, p *pod, id string, st map[string]string) {
 				if got := capEff(t, st); got != allCaps(t) {
 					t.Errorf("CapEff %#x, want all %#x", got, allCaps(t))
 				}
 				if st["Seccomp"] != "0" {
 					t.Errorf("Seccomp %q, want 0", st["Seccomp"])
 				}
-				c.sh(t, id, "test -c /dev/kmsg && grep -q ' /sys sysfs rw' /proc/mounts")
+				// The host's devices, and /sys writable when the specs say
+				// so. A network namespace has one sysfs superblock: the
+				// sandbox's mount comes first and a read-only one makes
+				// every later one read-only (containerd 1.7 gives the pause
+				// container sysfs ro, also in a privileged pod; runc shows
+				// the same), so rw is due only if both specs ask for it.
+				rw := func(id string) bool {
+					for _, m := range criSpec(t, id).Mounts {
+						if m.Destination == "/sys" {
+							return !slices.Contains(m.Options, "ro")
+						}
+					}
+					return false
+				}
+				out := c.sh(t, id, "test -c /dev/kmsg && echo kmsg; grep ' /sys ' /proc/mounts")
+				if !strings.HasPrefix(out, "kmsg\nsysfs /sys sysfs ") {
+					t.Errorf("privileged: /dev/kmsg and /sys: %q", out)
+				}
+				if rw(id) && rw(p.id) && !strings.HasPrefix(out, "kmsg\nsysfs /sys sysfs rw,") {
+					t.Errorf("privileged: /sys %q, the container's and the sandbox's specs mount it rw", out)
+				}
 			}},
 		{"seccomp RuntimeDefault", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) {
 			sc.Seccomp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_RuntimeDefault}
-		}, func(t *testing.T, id string, st map[string]string) {
+		}, func(t *testing.T, p *pod, id string, st map[string]string) {
 			if st["Seccomp"] != "2" || st["Seccomp_filters"] == "0" {
 				t.Errorf("Seccomp %q filters %q, want 2 and a filter", st["Seccomp"], st["Seccomp_filters"])
 			}
@@ -165,7 +186,7 @@ func TestCRISecurityContext(t *testing.T) {
 		}},
 		{"seccomp Localhost", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) {
 			sc.Seccomp = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: profile}
-		}, func(t *testing.T, id string, st map[string]string) {
+		}, func(t *testing.T, p *pod, id string, st map[string]string) {
 			if st["Seccomp"] != "2" {
 				t.Errorf("Seccomp %q, want 2", st["Seccomp"])
 			}
@@ -176,7 +197,7 @@ func TestCRISecurityContext(t *testing.T) {
 			c.sh(t, id, "touch /tmp/file-allowed")
 		}},
 		{"no_new_privs", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) { sc.NoNewPrivs = true },
-			func(t *testing.T, id string, st map[string]string) {
+			func(t *testing.T, p *pod, id string, st map[string]string) {
 				if st["NoNewPrivs"] != "1" {
 					t.Errorf("NoNewPrivs %q", st["NoNewPrivs"])
 				}
@@ -194,7 +215,7 @@ func TestCRISecurityContext(t *testing.T) {
 				tc.sc(ccfg.Linux.SecurityContext)
 			}
 			id := c.run(t, p, ccfg)
-			tc.check(t, id, c.procStatus(t, id))
+			tc.check(t, p, id, c.procStatus(t, id))
 		})
 	}
 
@@ -289,19 +310,29 @@ func TestCRIUserNamespace(t *testing.T) {
 	}
 	cfg := criPodConfig(t, "userns")
 	cfg.Linux.SecurityContext.NamespaceOptions.UsernsOptions = userns
-	p, err := c.tryRunPod(t, cfg)
-	if err != nil && strings.Contains(err.Error(), "joining an existing user namespace is not supported") {
-		// containerd 2.x makes the pod's user namespace itself (it owns
-		// the pod's network namespace, pinned under its state dir) and
-		// gives the sandbox and every container its path to join
-		// (linux.namespaces user with a path); runtime/container cannot
-		// create a container inside an existing user namespace yet.
-		t.Skipf("engine gap: %v", err)
+	// containerd 2.x makes the pod's user namespace itself (it owns the
+	// pod's network namespace, pinned under its state dir) and gives the
+	// sandbox its path to join; 1.7 lets the sandbox make it and gives the
+	// containers the sandbox's. runtime/container cannot create a
+	// container inside an existing user namespace yet.
+	gap := func(err error) {
+		if err != nil && strings.Contains(err.Error(), "joining an existing user namespace is not supported") {
+			t.Skipf("engine gap: %v", err)
+		}
 	}
+	p, err := c.tryRunPod(t, cfg)
+	gap(err)
 	if err != nil {
 		t.Fatalf("RunPodSandbox: %v", err)
 	}
-	id := c.run(t, p, c.containerConfig(p, "main", "sleep", "1000"))
+	id, err := c.tryCreate(t, p, c.containerConfig(p, "main", "sleep", "1000"))
+	if err == nil {
+		_, err = c.rt.StartContainer(criCtx(t), &runtimeapi.StartContainerRequest{ContainerId: id})
+	}
+	gap(err)
+	if err != nil {
+		t.Fatalf("container: %v", err)
+	}
 
 	want := fmt.Sprintf("0 %d 65536", hostID)
 	for _, f := range []string{"uid_map", "gid_map"} {

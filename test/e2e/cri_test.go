@@ -13,6 +13,7 @@ package e2e
 // shim state (plus everything checkClean checks for the ctr tests).
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,15 +24,19 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
+// criHandler is the RuntimeClass handler the pods use: "sl", which
+// containerd maps to io.containerd.slrt.v2. SLRT_CRI_HANDLER=runc runs the
+// same tests under containerd.sh's runc handler, to tell slrt's behaviour
+// from containerd's.
+var criHandler = cmp.Or(os.Getenv("SLRT_CRI_HANDLER"), "sl")
+
 const (
-	// criHandler is the RuntimeClass handler containerd maps to
-	// io.containerd.slrt.v2.
-	criHandler = "sl"
 	// criNamespace is where the CRI plugin keeps everything in containerd.
 	criNamespace = "k8s.io"
 	// criCgroupRoot is the cgroup parent of every test pod: kubelet would
@@ -395,6 +400,20 @@ func criCheckClean(t *testing.T, c *criConn) {
 // (config.json is there).
 func criBundle(id string) string {
 	return filepath.Join(env["DIR"], "state", "io.containerd.runtime.v2.task", criNamespace, id)
+}
+
+// criSpec is the OCI spec containerd wrote for the container.
+func criSpec(t *testing.T, id string) *specs.Spec {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(criBundle(id), "config.json"))
+	if err != nil {
+		t.Fatalf("bundle of %s: %v", id, err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("config.json of %s: %v", id, err)
+	}
+	return &s
 }
 
 // sandboxPid is the pod's sandbox (pause) pid on the host.
