@@ -1,0 +1,140 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// ErrNotRenamable says Rename cannot move this cgroup to that place; the
+// caller makes a new cgroup and moves the processes instead.
+var ErrNotRenamable = errors.New("cgroup cannot be renamed there")
+
+// Rename turns m, with the processes in it, into the cgroup New would make
+// for (cgroupsPath, systemd, id), and applies res: a fast-start shell's
+// staging cgroup becoming its container's. Moving a process between
+// cgroups costs an RCU grace period per hierarchy written (milliseconds
+// each on a loaded machine, ten hierarchies on cgroup v1), while cgroup v1
+// renames a directory within its parent without moving anything. So each
+// v1 directory is renamed, and on hybrid hosts the controller-less v2
+// twin, which cgroup v2 cannot rename, is made anew and the processes
+// moved there (one grace period).
+//
+// It returns ErrNotRenamable, leaving m as it was, on unified v2 hosts
+// (nothing to gain over New and Add) and when the new place has another
+// parent directory (the kernel renames only within one).
+func (m *Manager) Rename(cgroupsPath string, systemd bool, id string, res *specs.LinuxResources) (_ *Manager, retErr error) {
+	if m.mode != modeLegacy && m.mode != modeHybrid {
+		return nil, ErrNotRenamable
+	}
+	var (
+		loc location
+		err error
+	)
+	if systemd {
+		if !systemdRunning() {
+			return nil, fmt.Errorf("rename cgroup to %q for %s: %w", cgroupsPath, id, ErrSystemdUnavailable)
+		}
+		loc, err = systemdLocation(cgroupsPath, id)
+	} else {
+		loc, err = resolveLocation(cgroupsPath, id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rename cgroup for %s: %w", id, err)
+	}
+	n := &Manager{loc: loc, systemd: systemd, mode: m.mode}
+	if err := n.validateMode(res); err != nil {
+		return nil, err
+	}
+	n.v1dirs = n.v1DirsFor(sortedKeys(m.v1dirs))
+	for c, from := range m.v1dirs {
+		if filepath.Dir(from) != filepath.Dir(n.v1dirs[c]) {
+			return nil, ErrNotRenamable
+		}
+	}
+
+	// Rename once per hierarchy: co-mounted controllers (cpu,cpuacct)
+	// reach the same directory by two names.
+	var done [][2]string
+	defer func() {
+		if retErr != nil {
+			for i := len(done) - 1; i >= 0; i-- {
+				_ = os.Rename(done[i][1], done[i][0])
+			}
+		}
+	}()
+	seen := map[uint64]bool{}
+	for _, c := range sortedKeys(m.v1dirs) {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(v1Root, c), &st); err != nil {
+			return nil, fmt.Errorf("rename cgroup %s: %w", m.loc, err)
+		}
+		if seen[st.Dev] {
+			continue
+		}
+		seen[st.Dev] = true
+		from, to := m.v1dirs[c], n.v1dirs[c]
+		if err := os.Rename(from, to); err != nil {
+			return nil, fmt.Errorf("rename cgroup %s to %s (v1 %s controller): %w", from, to, c, err)
+		}
+		done = append(done, [2]string{from, to})
+	}
+
+	if res != nil {
+		if err := n.apply(res, false); err != nil {
+			return nil, err
+		}
+	}
+	// Last, as a failure before it leaves m whole (the renames undone).
+	if m.v2dir != "" {
+		n.v2dir = filepath.Join(hybridRoot, loc.unified)
+		if err := os.MkdirAll(n.v2dir, 0o755); err != nil {
+			return nil, fmt.Errorf("create cgroup %s in the v2 hierarchy: %w", n.v2dir, err)
+		}
+		if err := movePids(m.v2dir, n.v2dir); err != nil {
+			_ = os.Remove(n.v2dir)
+			return nil, err
+		}
+		// Empty now; Delete's wait covers the kernel's lag after a move.
+		old := &Manager{v2dir: m.v2dir}
+		if err := old.Delete(); err != nil {
+			return nil, fmt.Errorf("rename cgroup %s: %w", m.loc, err)
+		}
+	}
+	*m = Manager{} // m is n now: a Delete through m must not touch n
+	return n, nil
+}
+
+// movePids moves every process of cgroup from into cgroup to.
+func movePids(from, to string) error {
+	b, err := os.ReadFile(filepath.Join(from, "cgroup.procs"))
+	if err != nil {
+		return fmt.Errorf("read processes of cgroup %s: %w", from, err)
+	}
+	for _, f := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil {
+			continue
+		}
+		if err := writeProcs(to, pid); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("move pid %d to cgroup %s: %w", pid, to, err)
+		}
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	var keys []string
+	for _, c := range v1Controllers {
+		if _, ok := m[c]; ok {
+			keys = append(keys, c)
+		}
+	}
+	return keys
+}

@@ -1,0 +1,81 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestV1Rename: a staging cgroup holding a process becomes a container's
+// cgroup by rename: the process is in the new cgroup in every hierarchy,
+// the limits apply, nothing of the old name is left; a place under another
+// parent is refused with m untouched.
+func TestV1Rename(t *testing.T) {
+	requireV1(t)
+	parent := testParent(t)
+	staging, err := New(parent+"/slrt-shell-1", false, "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := startIn(t, staging, "sleep 1000")
+	pid := cmd.Process.Pid
+
+	if _, err := staging.Rename(parent+"/other/ctr", false, "ctr", nil); !errors.Is(err, ErrNotRenamable) {
+		t.Fatalf("rename under another parent: err = %v, want ErrNotRenamable", err)
+	}
+	if pids, err := staging.Pids(); err != nil || len(pids) != 1 || pids[0] != pid {
+		t.Fatalf("after a refused rename the staging cgroup holds %v, %v", pids, err)
+	}
+
+	res := &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(42))}}
+	m, err := staging.Rename(parent+"/ctr", false, "ctr", res)
+	if err != nil {
+		t.Fatalf("Rename: %v", err)
+	}
+	defer func() {
+		_ = m.Signal(unix.SIGKILL)
+		waitFor(t, "the process to leave", 5e9, func() bool { p, _ := m.Pids(); return len(p) == 0 })
+		if err := m.Delete(); err != nil {
+			t.Errorf("Delete: %v", err)
+		}
+	}()
+	if m.Path() != parent+"/ctr" {
+		t.Errorf("Path() = %q", m.Path())
+	}
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) == 3 && strings.HasPrefix(f[2], parent) && f[2] != parent+"/ctr" {
+			t.Errorf("/proc/%d/cgroup: %s, want %s/ctr", pid, line, parent)
+		}
+	}
+	if !strings.Contains(string(b), parent+"/ctr") {
+		t.Errorf("/proc/%d/cgroup does not name the new cgroup:\n%s", pid, b)
+	}
+	if got := readTrim(t, filepath.Join("/sys/fs/cgroup/pids", parent, "ctr", "pids.max")); got != "42" {
+		t.Errorf("pids.max = %q after rename, want 42", got)
+	}
+	for _, mnt := range cgroupMounts(t) {
+		if _, err := os.Stat(filepath.Join(mnt, parent, "slrt-shell-1")); err == nil {
+			t.Errorf("%s still has the staging cgroup", mnt)
+		}
+	}
+	if pids, err := m.Pids(); err != nil || len(pids) != 1 || pids[0] != pid {
+		t.Errorf("renamed cgroup holds %v, %v; want [%d]", pids, err, pid)
+	}
+	if err := staging.Delete(); err != nil {
+		t.Errorf("Delete through the renamed-away manager: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/pids", parent, "ctr")); err != nil {
+		t.Errorf("Delete through the old manager removed the new cgroup: %v", err)
+	}
+}
