@@ -319,7 +319,8 @@ cri_images() {
 	local p n
 	p=$(pid)
 	for n in pause busybox; do
-		nsenter -t "$p" -m -- "$CTR" --address "$SOCK" -n k8s.io images import "$IMAGES/$n.tar" >/dev/null ||
+		CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1 \
+			nsenter -t "$p" -m -- "$CTR" --address "$SOCK" -n k8s.io images import "$IMAGES/$n.tar" >/dev/null ||
 			die "importing $IMAGES/$n.tar failed"
 	done
 }
