@@ -74,6 +74,14 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		if err := opts.Shell.fits(ns, s); err != nil {
 			return nil, fmt.Errorf("fast-start shell does not fit: %w", err)
 		}
+		// Create owns a shell that fits: a failure ends it (before
+		// c.destroy removes the cgroup it may be in: defers run last
+		// first, and this one comes after c.destroy's).
+		defer func() {
+			if retErr != nil {
+				opts.Shell.Destroy()
+			}
+		}()
 	}
 
 	if err := os.MkdirAll(root, 0o711); err != nil {
@@ -102,7 +110,7 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		}
 	}()
 
-	if err := c.makeCgroup(s, rootless); err != nil {
+	if err := c.makeCgroup(s, rootless, opts.Shell); err != nil {
 		return nil, err
 	}
 	req := &spawnReq{
@@ -237,13 +245,20 @@ func initErr(err error) error {
 	return err
 }
 
-func (c *Container) makeCgroup(s *specs.Spec, rootless bool) error {
+func (c *Container) makeCgroup(s *specs.Spec, rootless bool, sh *Shell) error {
 	if rootless {
 		return c.rootlessCgroup(s)
 	}
-	m, err := cgroups.New(s.Linux.CgroupsPath, c.state.Systemd, c.state.ID, cgroupResources(s))
+	// A shell parked in a staging cgroup beside the container's becomes
+	// it by a rename, without the cost of moving the init (Shell).
+	m, err := sh.adoptCgroup(s.Linux.CgroupsPath, c.state.Systemd, c.state.ID, cgroupResources(s))
 	if err != nil {
 		return err
+	}
+	if m == nil {
+		if m, err = cgroups.New(s.Linux.CgroupsPath, c.state.Systemd, c.state.ID, cgroupResources(s)); err != nil {
+			return err
+		}
 	}
 	c.cgMgr = m
 	c.state.CgroupPath = m.Path()

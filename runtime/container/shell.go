@@ -1,15 +1,19 @@
 package container
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/slrt/slrt/runtime/cgroups"
 	"github.com/slrt/slrt/runtime/namespaces"
 )
 
@@ -26,17 +30,22 @@ import (
 //   - the user namespace's uid and gid mappings.
 //
 // Given later, with the plan: everything else — rootfs and mounts,
-// process, seccomp, hooks, stdio and extra files, the console. The cgroup
-// is made by Create and the init moved into it, so a shell fits any
-// linux.cgroupsPath; the cgroup and time namespaces are unshared by the
-// init once it has its plan (after that move, so the cgroup namespace is
-// rooted at the container's cgroup). Until then the parked init stays in
-// the cgroup of the process that spawned it.
+// process, seccomp, hooks, stdio and extra files, the console, the
+// cgroup. With a CgroupParent the init waits in a staging cgroup of its
+// own there, and a container whose cgroup is a sibling of it (a pod's
+// containers, under the pod's cgroup) gets it renamed to its own name on
+// cgroup v1 (cgroups.Rename: moving a process costs an RCU grace period
+// per hierarchy); otherwise Create makes the cgroup and moves the init in,
+// so a shell fits any linux.cgroupsPath. The cgroup and time namespaces
+// are unshared by the init once it has its plan (after the move, so the
+// cgroup namespace is rooted at the container's cgroup).
 type Shell struct {
-	mu  sync.Mutex
-	kid *child // nil once taken by Create or destroyed
-	pid int
-	cfg shellKey
+	mu      sync.Mutex
+	kid     *child // nil once taken by Create or destroyed
+	pid     int
+	cfg     shellKey
+	staging *cgroups.Manager // the init's cgroup until Create; nil without CgroupParent
+	adopted bool             // Create renamed staging into the container's cgroup
 }
 
 // ShellConfig is what a shell fixes at spawn.
@@ -48,6 +57,11 @@ type ShellConfig struct {
 	Namespaces []specs.LinuxNamespace
 	// UIDMappings and GIDMappings are the user namespace's mappings.
 	UIDMappings, GIDMappings []specs.LinuxIDMapping
+	// CgroupParent, an absolute cgroupfs path (the pod's cgroup), is
+	// where the parked init waits in a staging cgroup of its own, so its
+	// memory is charged there and a sibling container cgroup can be had
+	// by a rename. Empty: it waits in the spawner's cgroup.
+	CgroupParent string
 }
 
 // ShellConfigFor is the config of shells that fit containers like s.
@@ -160,11 +174,27 @@ func NewShell(cfg ShellConfig) (*Shell, error) {
 			req.join = append(req.join, namespaces.Target{Kind: k, Path: p})
 		}
 	}
+	if cfg.CgroupParent != "" && !key.rootless {
+		if !filepath.IsAbs(cfg.CgroupParent) {
+			return nil, fmt.Errorf("shell: cgroup parent %q is not an absolute path", cfg.CgroupParent)
+		}
+		var rnd [6]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return nil, fmt.Errorf("shell: %w", err)
+		}
+		name := filepath.Join(cfg.CgroupParent, "slrt-shell-"+hex.EncodeToString(rnd[:]))
+		if req.cg, err = cgroups.New(name, false, "", nil); err != nil {
+			return nil, fmt.Errorf("shell: %w", err)
+		}
+	}
 	kid, err := spawn(req)
 	if err != nil {
+		if req.cg != nil {
+			_ = req.cg.Delete()
+		}
 		return nil, fmt.Errorf("shell: %w", err)
 	}
-	return &Shell{kid: kid, pid: kid.cmd.Process.Pid, cfg: key}, nil
+	return &Shell{kid: kid, pid: kid.cmd.Process.Pid, cfg: key, staging: req.cg}, nil
 }
 
 // shellCloneFlags are the namespaces a shell makes at clone: all new ones
@@ -222,16 +252,51 @@ func (s *Shell) Alive() bool {
 	return s.kid != nil && s.kid.parked()
 }
 
-// Destroy kills and reaps the parked init; its namespaces go with it.
-// It does nothing to a shell Create has taken.
+// Destroy kills and reaps the parked init; its namespaces and staging
+// cgroup go with it. It does nothing to a shell Create has taken.
 func (s *Shell) Destroy() {
 	s.mu.Lock()
-	kid := s.kid
+	kid, staging := s.kid, s.staging
 	s.kid = nil
+	if kid != nil && !s.adopted {
+		s.staging = nil
+	} else {
+		staging = nil // the container's now
+	}
 	s.mu.Unlock()
 	if kid != nil {
 		kid.kill()
 	}
+	if staging != nil {
+		if err := staging.Delete(); err != nil {
+			Warnf("shell %d: %v", s.pid, err)
+		}
+	}
+}
+
+// adoptCgroup renames the shell's staging cgroup into the container's
+// (path, systemd, id as cgroups.New takes them) and applies res. It
+// returns nil, nil when there is nothing to rename or it cannot be done
+// there (another parent, a unified host): Create then makes the cgroup and
+// take moves the init. nil s is a container without a shell.
+func (s *Shell) adoptCgroup(path string, systemd bool, id string, res *specs.LinuxResources) (*cgroups.Manager, error) {
+	if s == nil {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.kid == nil || s.staging == nil {
+		return nil, nil // take reports a used shell
+	}
+	m, err := s.staging.Rename(path, systemd, id, res)
+	if errors.Is(err, cgroups.ErrNotRenamable) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.adopted = true
+	return m, nil
 }
 
 // take hands the parked init to Create: the files the plan carries are
@@ -239,18 +304,32 @@ func (s *Shell) Destroy() {
 // shell is destroyed.
 func (s *Shell) take(r *spawnReq) (*child, error) {
 	s.mu.Lock()
-	kid := s.kid
+	kid, adopted := s.kid, s.adopted
 	s.kid = nil
+	staging := s.staging
+	s.staging = nil
 	s.mu.Unlock()
 	if kid == nil {
 		return nil, errors.New("fast-start shell: already used or destroyed")
 	}
+	if adopted {
+		staging = nil // renamed: it is r.cg now
+	}
+	// The staging cgroup is empty once the init has left it (moved, or
+	// killed on failure).
+	defer func() {
+		if staging != nil {
+			if err := staging.Delete(); err != nil {
+				Warnf("shell %d: %v", s.pid, err)
+			}
+		}
+	}()
 	if !kid.parked() {
 		kid.kill()
 		return nil, errors.New("fast-start shell: its init has exited")
 	}
 	kid.planFiles = append([]*os.File{orDefault(r.stdin, os.Stdin), orDefault(r.stdout, os.Stdout), orDefault(r.stderr, os.Stderr)}, r.extra...)
-	if r.cg != nil {
+	if r.cg != nil && !adopted {
 		if err := r.cg.Add(kid.cmd.Process.Pid); err != nil {
 			kid.kill()
 			return nil, err

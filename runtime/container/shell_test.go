@@ -343,3 +343,91 @@ func TestShellBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestShellCgroupParent: a shell with a cgroup parent waits in a staging
+// cgroup there; a container whose cgroup is its sibling gets it by rename
+// (on cgroup v1; elsewhere by a move), one elsewhere by a move; either way
+// no staging cgroup is left, and an unused shell takes its own with it.
+func TestShellCgroupParent(t *testing.T) {
+	e := newEnv(t)
+	parent := fmt.Sprintf("/slrt/shelltest-%d", os.Getpid())
+	t.Cleanup(func() {
+		mounts, _ := filepath.Glob("/sys/fs/cgroup/*")
+		for _, m := range append(mounts, "/sys/fs/cgroup") {
+			os.Remove(filepath.Join(m, parent))
+		}
+	})
+	staged := func(pid int) string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+		return string(b)
+	}
+	for _, tc := range []struct{ name, cgroupsPath string }{
+		{"sibling", parent + "/shellctr"},
+		{"elsewhere", fmt.Sprintf("/slrt/shelltest-other-%d", os.Getpid())},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := bundleWith(t, func(s *specs.Spec) { s.Linux.CgroupsPath = tc.cgroupsPath }, "sh", "-c", "cat /proc/self/cgroup")
+			cfg := container.ShellConfigFor(testutil.ReadSpec(t, b))
+			cfg.CgroupParent = parent
+			sh, err := container.NewShell(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(sh.Destroy)
+			if got := staged(sh.Pid()); !strings.Contains(got, parent+"/slrt-shell-") {
+				t.Fatalf("parked init is not in a staging cgroup under %s:\n%s", parent, got)
+			}
+			// On cgroup v1 a rename keeps the directory's inode.
+			stagingDirs, _ := filepath.Glob("/sys/fs/cgroup/pids" + parent + "/slrt-shell-*")
+			var before unix.Stat_t
+			v1 := len(stagingDirs) == 1 && unix.Stat(stagingDirs[0], &before) == nil
+			r, w, _ := os.Pipe()
+			defer r.Close()
+			c, err := container.Create(e.root, container.CreateOpts{ID: "cg" + tc.name, Bundle: b, Shell: sh, Stdout: w, Stderr: w})
+			w.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Delete(true)
+			var after unix.Stat_t
+			renamed := v1 && unix.Stat("/sys/fs/cgroup/pids"+tc.cgroupsPath, &after) == nil && after.Ino == before.Ino
+			if v1 && renamed != (tc.name == "sibling") {
+				t.Errorf("staging cgroup renamed: %v, want %v", renamed, tc.name == "sibling")
+			}
+			if err := c.Start(nil); err != nil {
+				t.Fatal(err)
+			}
+			out, _ := io.ReadAll(r)
+			c.Init().Wait()
+			if strings.Contains(string(out), "slrt-shell-") {
+				t.Errorf("the workload runs in the staging cgroup:\n%s", out)
+			}
+			if st, _ := c.State(); st.CgroupPath != tc.cgroupsPath {
+				t.Errorf("container cgroup %q, want %q", st.CgroupPath, tc.cgroupsPath)
+			}
+			if err := c.Delete(false); err != nil {
+				t.Fatal(err)
+			}
+			if left, _ := filepath.Glob("/sys/fs/cgroup/*" + parent + "/slrt-shell-*"); len(left) > 0 {
+				t.Errorf("staging cgroups left: %v", left)
+			}
+		})
+	}
+	// Unused: Destroy removes the staging cgroup.
+	cfg := container.ShellConfigFor(testutil.DefaultSpec("true"))
+	cfg.CgroupParent = parent
+	sh, err := container.NewShell(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh.Destroy()
+	if left, _ := filepath.Glob("/sys/fs/cgroup/*" + parent + "/slrt-shell-*"); len(left) > 0 {
+		t.Errorf("staging cgroups left after Destroy: %v", left)
+	}
+	t.Cleanup(func() {
+		mounts, _ := filepath.Glob("/sys/fs/cgroup/*")
+		for _, m := range append(mounts, "/sys/fs/cgroup") {
+			os.Remove(filepath.Join(m, fmt.Sprintf("/slrt/shelltest-other-%d", os.Getpid())))
+		}
+	})
+}
