@@ -211,7 +211,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		IO: &eventsapi.TaskIO{Stdin: r.Stdin, Stdout: r.Stdout, Stderr: r.Stderr, Terminal: r.Terminal},
 	})
 	go s.watch(cc, p, c.Init().Wait)
-	s.startPool(r.ID, spec, hints, p.pid)
+	s.startPool(r.ID, spec, hints, c)
 	return &taskapi.CreateTaskResponse{Pid: uint32(p.pid)}, nil
 }
 
@@ -312,6 +312,12 @@ func (s *Service) startExec(c *ctr, p *proc) (*taskapi.StartResponse, error) {
 	})
 	if err != nil {
 		pio.close()
+		// It never ran: Wait returns now, with containerd's unknown exit
+		// status, as the runc shim's does. containerd 1.6 deletes an exec
+		// whose start failed by kill-and-wait, which would otherwise hang
+		// (ExecSync then times out instead of failing).
+		p.setExited(container.ExitStatus{Code: 255, At: time.Now()})
+		p.finish()
 		return nil, err
 	}
 	if err := pio.afterSpawn(ep.Terminal); err != nil {
