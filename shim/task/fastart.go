@@ -3,6 +3,7 @@ package task
 import (
 	"fmt"
 	"log"
+	"path/filepath"
 	"strings"
 	"sync"
 
@@ -128,15 +129,21 @@ func (p placement) cpus() (string, error) {
 }
 
 // startPool starts the pod's pool once its sandbox exists: the shells
-// join the sandbox's namespaces through its init, as CRI's containers do.
-func (s *Service) startPool(id string, sp *specs.Spec, h annotations.Hints, sandboxPid int) {
+// join the sandbox's namespaces through its init, as CRI's containers do,
+// and wait in the pod's cgroup (the sandbox's parent), where its
+// containers' cgroups are made: on cgroup v1 a shell's cgroup is renamed
+// into its container's.
+func (s *Service) startPool(id string, sp *specs.Spec, h annotations.Hints, sandbox *container.Container) {
 	if h.FastStart == 0 || sp.Annotations[criContainerType] != criSandbox {
 		return
 	}
-	cfg, err := shellConfig(sp, sandboxPid)
+	cfg, err := shellConfig(sp, sandbox.Init().Pid)
 	if err != nil {
 		log.Printf("pod %s: no fast start: %v", id, err)
 		return
+	}
+	if st, err := sandbox.State(); err == nil && filepath.IsAbs(st.CgroupPath) && !strings.Contains(st.CgroupPath, ";") {
+		cfg.CgroupParent = filepath.Dir(st.CgroupPath)
 	}
 	p, err := fastart.New(fastart.Config{
 		Size:  h.FastStart,
