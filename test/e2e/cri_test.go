@@ -55,9 +55,10 @@ var (
 
 // criConn is the connection to the daemon's CRI services.
 type criConn struct {
-	rt    runtimeapi.RuntimeServiceClient
-	img   runtimeapi.ImageServiceClient
-	image string // the busybox image as the CRI names it
+	rt      runtimeapi.RuntimeServiceClient
+	img     runtimeapi.ImageServiceClient
+	image   string // the busybox image as the CRI names it
+	version string // containerd's
 }
 
 // criImageName is the busybox image for containers: in CRI mode
@@ -93,6 +94,7 @@ func connectCRI() (*criConn, string) {
 		return nil, fmt.Sprintf("the daemon's CRI plugin does not answer on %s (containerd.sh started without CRI mode?): %v", sock, err)
 	}
 	fmt.Fprintf(os.Stderr, "e2e: CRI %s %s %s\n", v.RuntimeName, v.RuntimeVersion, v.RuntimeApiVersion)
+	c.version = v.RuntimeVersion
 	st, err := c.img.ImageStatus(ctx, &runtimeapi.ImageStatusRequest{Image: &runtimeapi.ImageSpec{Image: c.image}})
 	if err != nil {
 		return nil, fmt.Sprintf("image status %s: %v", c.image, err)
