@@ -28,6 +28,7 @@ import (
 
 	"github.com/slrt/slrt/bench/result"
 	"github.com/slrt/slrt/fastart"
+	"github.com/slrt/slrt/runtime/cgroups"
 	"github.com/slrt/slrt/runtime/container"
 	"github.com/slrt/slrt/runtime/spec"
 )
@@ -46,6 +47,7 @@ type Output struct {
 
 type bench struct {
 	root, bundle string
+	cgParent     string
 	devnull      *os.File
 	pool         *fastart.Pool
 }
@@ -168,6 +170,7 @@ func memKiB(pid int) (rss, pss float64, err error) {
 // memory once they have settled.
 func (b *bench) memory(n int, o *Output) error {
 	cfg := container.ShellConfigFor(mustSpec(b.bundle))
+	cfg.CgroupParent = b.cgParent
 	var shells []*container.Shell
 	defer func() {
 		for _, sh := range shells {
@@ -222,6 +225,7 @@ func main() {
 	bundle := flag.String("bundle", "", "bundle running /bin/true (required)")
 	parked := flag.Int("parked", 8, "shells and pre-created containers parked for the memory figures")
 	out := flag.String("out", "bench/results", "directory for fastart.json")
+	cgParent := flag.String("cgroup-parent", cgroups.DefaultParent, "cgroup the shells wait in (\"\": the benchmark's own)")
 	flag.Parse()
 	if *root == "" || *bundle == "" {
 		log.Fatal("-root and -bundle are required")
@@ -233,8 +237,12 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b := &bench{root: *root, bundle: *bundle, devnull: dn}
-	b.pool, err = fastart.New(fastart.Config{Size: 1, Shell: container.ShellConfigFor(mustSpec(*bundle)), Logf: log.Printf})
+	b := &bench{root: *root, bundle: *bundle, devnull: dn, cgParent: *cgParent}
+	// The shells wait beside the containers' cgroups (the engine's default
+	// parent, as the bundle names none), as a pod's wait in the pod's.
+	shellCfg := container.ShellConfigFor(mustSpec(*bundle))
+	shellCfg.CgroupParent = *cgParent
+	b.pool, err = fastart.New(fastart.Config{Size: 1, Shell: shellCfg, Logf: log.Printf})
 	if err != nil {
 		log.Fatal(err)
 	}
