@@ -129,3 +129,45 @@ func TestCRIOOMKilled(t *testing.T) {
 		t.Errorf("after the OOM kill: %q", out)
 	}
 }
+
+// TestCRIStats: ContainerStats (what kubelet's summary API, kubectl top
+// and eviction read) comes from the shim's Stats: CPU time, memory usage
+// and working set of a container that did some work, bounded by its
+// limit; ListContainerStats lists the pod's container.
+func TestCRIStats(t *testing.T) {
+	c := criSetup(t)
+	p := c.runPod(t, criPodConfig(t, "stats"))
+	cfg := c.containerConfig(p, "worker", "sh", "-c",
+		"dd if=/dev/zero of=/dev/null bs=1M count=300 2>/dev/null; x=$(head -c 4000000 /dev/zero | tr '\\0' a); echo ready; sleep 1000")
+	const limit = 64 << 20
+	cfg.Linux.Resources = &runtimeapi.LinuxContainerResources{MemoryLimitInBytes: limit}
+	id := c.run(t, p, cfg)
+	readCRILog(t, p, cfg.LogPath, func(l []criLogLine) bool { return len(l) >= 1 })
+
+	resp, err := c.rt.ContainerStats(criCtx(t), &runtimeapi.ContainerStatsRequest{ContainerId: id})
+	if err != nil {
+		t.Fatalf("ContainerStats: %v", err)
+	}
+	st := resp.Stats
+	if st == nil || st.Attributes == nil || st.Attributes.Id != id || st.Cpu == nil || st.Memory == nil {
+		t.Fatalf("ContainerStats: %v", resp)
+	}
+	if v := st.Cpu.UsageCoreNanoSeconds.GetValue(); v == 0 {
+		t.Errorf("CPU usage 0 after dd of 300 MiB: %v", st.Cpu)
+	}
+	for name, v := range map[string]uint64{"usage": st.Memory.UsageBytes.GetValue(), "working set": st.Memory.WorkingSetBytes.GetValue()} {
+		if v == 0 || v > limit {
+			t.Errorf("memory %s %d, want in (0, %d]: %v", name, v, limit, st.Memory)
+		}
+	}
+	t.Logf("cpu %dns, memory usage %d, working set %d", st.Cpu.UsageCoreNanoSeconds.GetValue(),
+		st.Memory.UsageBytes.GetValue(), st.Memory.WorkingSetBytes.GetValue())
+
+	list, err := c.rt.ListContainerStats(criCtx(t), &runtimeapi.ListContainerStatsRequest{Filter: &runtimeapi.ContainerStatsFilter{PodSandboxId: p.id}})
+	if err != nil {
+		t.Fatalf("ListContainerStats: %v", err)
+	}
+	if len(list.Stats) != 1 || list.Stats[0].Attributes.GetId() != id {
+		t.Errorf("ListContainerStats of the pod: %v", list.Stats)
+	}
+}
