@@ -43,7 +43,17 @@ type Config struct {
 	// Logf receives what the pool does not fail on (a spawn that failed,
 	// a dead shell dropped).
 	Logf func(format string, args ...any)
+	// RefillDelay is how long a refill waits after a Take (default
+	// DefaultRefillDelay): spawning a shell takes a few ms of CPU that
+	// would otherwise compete with the container that just took one, on
+	// devices with 2-4 cores. Negative: no delay.
+	RefillDelay time.Duration
 }
+
+// DefaultRefillDelay lets the container that took a shell get through its
+// create and start first (CRI calls them back to back); a crash-looping
+// container is restarted after at least 10 s.
+const DefaultRefillDelay = 200 * time.Millisecond
 
 // Pool keeps up to Size shells parked.
 type Pool struct {
@@ -77,6 +87,9 @@ func New(cfg Config) (*Pool, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.RefillDelay == 0 {
+		cfg.RefillDelay = DefaultRefillDelay
 	}
 	p := &Pool{cfg: cfg, wake: make(chan struct{}, 1), done: make(chan struct{}), exit: make(chan struct{})}
 	go p.refill()
@@ -142,12 +155,21 @@ func (p *Pool) destroy(sh *container.Shell) {
 func (p *Pool) refill() {
 	defer close(p.exit)
 	backoff := minBackoff
+	first := true
 	for {
 		select {
 		case <-p.done:
 			return
 		case <-p.wake:
 		}
+		if !first && p.cfg.RefillDelay > 0 {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(p.cfg.RefillDelay):
+			}
+		}
+		first = false
 		for {
 			p.mu.Lock()
 			need := !p.closed && len(p.shells) < p.cfg.Size

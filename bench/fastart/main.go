@@ -1,9 +1,10 @@
 // Command fastart measures fast start in-process, as the shim pays it, side
 // by side in one run with rounds interleaved:
 //
-//   - create+start+exit of /bin/true the normal way, and from a parked
-//     shell taken from a fastart.Pool (refilled in the background and full
-//     again before each round, as a pod's pool is at steady state);
+//   - create+start of /bin/true (CRI's CreateContainer+StartContainer)
+//     and on to its exit, the normal way and from a parked shell taken
+//     from a fastart.Pool, full again before each round (its refill never
+//     overlaps a timed operation), as a pod's pool is at steady state;
 //   - start (up to the workload's execve, which is when Start returns) of
 //     a pre-created container with no CPU hint, a CPU list, and "auto";
 //   - memory of parked shells: VmRSS and PSS of each, next to a parked
@@ -60,12 +61,13 @@ func (b *bench) create(id string, sh *container.Shell) (*container.Container, er
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-// lifecycle times create (from a pool's shell when pooled) + start + the
+// lifecycle times create (from a pool's shell when pooled) + start (what
+// CRI's CreateContainer+StartContainer cost the shim), and on to the
 // workload's exit, then deletes untimed.
-func (b *bench) lifecycle(id string, pooled bool) (float64, error) {
+func (b *bench) lifecycle(id string, pooled bool) (createStart, total float64, err error) {
 	if pooled {
 		if err := waitFull(b.pool); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	t0 := time.Now()
@@ -73,23 +75,24 @@ func (b *bench) lifecycle(id string, pooled bool) (float64, error) {
 	if pooled {
 		var err error
 		if sh, err = b.pool.Take(mustSpec(b.bundle)); err != nil {
-			return 0, fmt.Errorf("take a shell: %w", err)
+			return 0, 0, fmt.Errorf("take a shell: %w", err)
 		}
 	}
 	c, err := b.create(id, sh)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer c.Delete(true)
 	if err := c.Start(nil); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	createStart = ms(time.Since(t0))
 	st := c.Init().Wait()
-	d := ms(time.Since(t0))
+	total = ms(time.Since(t0))
 	if st.Code != 0 {
-		return d, fmt.Errorf("container %s exited with %d", id, st.Code)
+		return createStart, total, fmt.Errorf("container %s exited with %d", id, st.Code)
 	}
-	return d, c.Delete(false)
+	return createStart, total, c.Delete(false)
 }
 
 // startTimed creates a container untimed and times Start alone: it returns
@@ -252,13 +255,29 @@ func main() {
 	// process, as in the shim).
 	for round := -1; round < *runs; round++ {
 		id := fmt.Sprintf("fastart-%d", round+1)
+		// No refill may run during a timed operation, the normal
+		// path's included: start each round with the pool full.
+		if err := waitFull(b.pool); err != nil {
+			log.Fatal(err)
+		}
 		var rows []result.Sample
+		for _, pooled := range []bool{false, true} {
+			cs, total, err := b.lifecycle(fmt.Sprintf("%s-%v", id, pooled), pooled)
+			if err != nil {
+				log.Fatalf("lifecycle (shell %v): %v", pooled, err)
+			}
+			from := ""
+			if pooled {
+				from = " from a shell"
+			}
+			rows = append(rows,
+				result.Sample{Op: "create", Label: "create+start" + from, Round: round, WallMs: cs},
+				result.Sample{Op: "lifecycle", Label: "create+start+exit" + from, Round: round, WallMs: total})
+		}
 		for _, m := range []struct {
 			op, label string
 			f         func() (float64, error)
 		}{
-			{"lifecycle", "create+start+exit", func() (float64, error) { return b.lifecycle(id+"-n", false) }},
-			{"lifecycle", "create+start+exit from a shell", func() (float64, error) { return b.lifecycle(id+"-s", true) }},
 			{"start", "start", func() (float64, error) { return b.startTimed(id+"-0", "") }},
 			{"start", "start, cpu-affinity 0", func() (float64, error) { return b.startTimed(id+"-l", "0") }},
 			{"start", "start, cpu-affinity auto", func() (float64, error) { return b.startTimed(id+"-a", "auto") }},
@@ -290,10 +309,12 @@ func main() {
 	w := func(op, l string) []float64 {
 		return result.Select(o.Samples, op, l, func(s result.Sample) float64 { return s.WallMs })
 	}
-	n, s := w("lifecycle", "create+start+exit"), w("lifecycle", "create+start+exit from a shell")
-	log.Printf("create+start+exit: normal p50 %.2f p99 %.2f ms, shell p50 %.2f p99 %.2f ms; median ratio %.2fx",
-		result.Median(n), result.Quantile(n, 0.99), result.Median(s), result.Quantile(s, 0.99),
-		result.Median(result.Ratios(o.Samples, "lifecycle", "create+start+exit", "create+start+exit from a shell", func(s result.Sample) float64 { return s.WallMs })))
+	for _, op := range []struct{ op, label string }{{"create", "create+start"}, {"lifecycle", "create+start+exit"}} {
+		n, s := w(op.op, op.label), w(op.op, op.label+" from a shell")
+		log.Printf("%s: normal p50 %.2f p99 %.2f ms, shell p50 %.2f p99 %.2f ms; median ratio %.2fx", op.label,
+			result.Median(n), result.Quantile(n, 0.99), result.Median(s), result.Quantile(s, 0.99),
+			result.Median(result.Ratios(o.Samples, op.op, op.label, op.label+" from a shell", func(s result.Sample) float64 { return s.WallMs })))
+	}
 	log.Printf("shell RSS median %.0f KiB, PSS %.0f KiB; parked created container RSS %.0f KiB, PSS %.0f KiB",
 		result.Median(o.ShellRSS), result.Median(o.ShellPSS), result.Median(o.CreatedRSS), result.Median(o.CreatedPSS))
 }

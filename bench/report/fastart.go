@@ -35,13 +35,16 @@ func (r *report) fastart(dir string) error {
 	r.p("")
 	r.p("`bench/fastart`, %d interleaved rounds (load %s → %s). A container made from a parked shell", f.Runs, f.LoadStart, f.LoadEnd)
 	r.p("(`container.Shell`, taken from a `fastart.Pool` that is full again before each round, as a pod's")
-	r.p("pool is at steady state) against the normal path, both create+start+exit of `/bin/true`; and Start")
+	r.p("pool is at steady state) against the normal path: create+start of `/bin/true` (what CRI's")
+	r.p("CreateContainer+StartContainer cost the shim) and on to its exit; and Start")
 	r.p("alone (it returns when the init has reached execve: the workload's first instruction) with and")
 	r.p("without a CPU hint. The ratio is the median of per-round ratios.")
 	r.p("")
 	r.p("| | wall ms p50 | p99 | ratio to the normal path |")
 	r.p("|---|---:|---:|---:|")
 	for _, row := range []struct{ op, label, base string }{
+		{"create", "create+start", ""},
+		{"create", "create+start from a shell", "create+start"},
 		{"lifecycle", "create+start+exit", ""},
 		{"lifecycle", "create+start+exit from a shell", "create+start+exit"},
 		{"start", "start", ""},
