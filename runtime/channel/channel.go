@@ -68,7 +68,7 @@ const maxMessage = 1 << 20
 
 // Send writes m as one datagram on fd.
 func Send(fd int, m *Message) error {
-	b, err := json.Marshal(m)
+	b, err := m.encode()
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", m.Kind, err)
 	}
@@ -99,7 +99,7 @@ func SendFiles(fd int, m *Message, fds []int) error {
 		return fmt.Errorf("send %s message: %d fds is more than the %d one message can carry", m.Kind, len(fds), MaxFiles)
 	}
 	m.Files = len(fds)
-	b, err := json.Marshal(m)
+	b, err := m.encode()
 	if err != nil {
 		return fmt.Errorf("encode %s message: %w", m.Kind, err)
 	}
