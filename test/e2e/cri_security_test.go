@@ -104,6 +104,19 @@ func TestCRISecurityContext(t *testing.T) {
 				t.Errorf("CapEff %#x, want containerd's default %#x", got, defaultCaps)
 			}
 			c.sh(t, id, "touch /rootfs-is-writable")
+			// containerd's masked and read-only paths
+			sp := criSpec(t, id)
+			if !slices.Contains(sp.Linux.MaskedPaths, "/proc/keys") || !slices.Contains(sp.Linux.ReadonlyPaths, "/proc/sys") {
+				t.Fatalf("spec: masked %q read-only %q", sp.Linux.MaskedPaths, sp.Linux.ReadonlyPaths)
+			}
+			// a masked file has /dev/null bound over it
+			if out := c.sh(t, id, "stat -c '%F %t:%T' /proc/keys"); out != "character special file 1:3\n" {
+				t.Errorf("masked /proc/keys: %q, want /dev/null (1:3)", out)
+			}
+			_, errOut, code := c.execSync(t, id, "sh", "-c", "echo 1 > /proc/sys/vm/overcommit_memory")
+			if code == 0 || !strings.Contains(errOut, "Read-only file system") {
+				t.Errorf("write to /proc/sys: exit %d %q, want a read-only file system", code, errOut)
+			}
 		}},
 		{"runAsUser/Group", nil, func(sc *runtimeapi.LinuxContainerSecurityContext) {
 			sc.RunAsUser = &runtimeapi.Int64Value{Value: 1000}
@@ -230,6 +243,38 @@ func TestCRISecurityContext(t *testing.T) {
 			t.Errorf("create with a missing profile: %v", err)
 		}
 	})
+}
+
+// TestCRISysctls: the pod's namespaced sysctls are set in its namespaces,
+// not on the host.
+func TestCRISysctls(t *testing.T) {
+	c := criSetup(t)
+	want := map[string]string{"kernel.shm_rmid_forced": "1", "net.ipv4.ip_local_port_range": "40000 50000"}
+	host := map[string]string{}
+	for k := range want {
+		b, err := os.ReadFile("/proc/sys/" + strings.ReplaceAll(k, ".", "/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		host[k] = strings.Join(strings.Fields(string(b)), " ")
+		if host[k] == want[k] {
+			t.Fatalf("the host has %s = %q already: the test would prove nothing", k, want[k])
+		}
+	}
+	cfg := criPodConfig(t, "sysctls")
+	cfg.Linux.Sysctls = want
+	p := c.runPod(t, cfg)
+	id := c.run(t, p, c.containerConfig(p, "main", "sleep", "1000"))
+	for k, v := range want {
+		path := "/proc/sys/" + strings.ReplaceAll(k, ".", "/")
+		if got := strings.Join(strings.Fields(c.sh(t, id, "cat "+path)), " "); got != v {
+			t.Errorf("%s in the container: %q, want %q", k, got, v)
+		}
+		b, _ := os.ReadFile(path)
+		if got := strings.Join(strings.Fields(string(b)), " "); got != host[k] {
+			t.Errorf("%s on the host changed: %q, was %q", k, got, host[k])
+		}
+	}
 }
 
 // TestCRIHostNamespaces: hostNetwork, hostPID and hostIPC put the

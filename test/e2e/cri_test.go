@@ -240,8 +240,18 @@ func criCgroupDir(p *pod, controller, containerID string) string {
 	return filepath.Join("/sys/fs/cgroup", controller, p.config.Linux.CgroupParent, containerID)
 }
 
+// kubelet's default masked and read-only paths (procMount Default),
+// which it sends with every unprivileged container.
+var (
+	criMaskedPaths = []string{"/proc/asound", "/proc/acpi", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+		"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+		"/sys/firmware", "/sys/devices/virtual/powercap"}
+	criReadonlyPaths = []string{"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}
+)
+
 // containerConfig is a container of image busybox running args, with the
-// pod's namespace options (kubelet copies them into every container).
+// pod's namespace options (kubelet copies them into every container) and
+// kubelet's masked and read-only paths.
 func (c *criConn) containerConfig(p *pod, name string, args ...string) *runtimeapi.ContainerConfig {
 	ns := p.config.Linux.SecurityContext.NamespaceOptions
 	return &runtimeapi.ContainerConfig{
@@ -252,6 +262,8 @@ func (c *criConn) containerConfig(p *pod, name string, args ...string) *runtimea
 		Linux: &runtimeapi.LinuxContainerConfig{
 			Resources: &runtimeapi.LinuxContainerResources{},
 			SecurityContext: &runtimeapi.LinuxContainerSecurityContext{
+				MaskedPaths:   criMaskedPaths,
+				ReadonlyPaths: criReadonlyPaths,
 				NamespaceOptions: &runtimeapi.NamespaceOption{
 					Network:       ns.Network,
 					Pid:           ns.Pid,
