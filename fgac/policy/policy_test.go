@@ -210,3 +210,21 @@ func TestParseSize(t *testing.T) {
 		}
 	}
 }
+
+// TestValidName pins the name rule validName implements (it replaced the
+// regexp ^[a-z0-9]([a-z0-9._-]{0,62}[a-z0-9])?$).
+func TestValidName(t *testing.T) {
+	long := strings.Repeat("a", 64)
+	for _, tc := range []struct {
+		s    string
+		want bool
+	}{
+		{"a", true}, {"0", true}, {"a.b_c-d", true}, {"ab", true}, {long, true},
+		{"", false}, {long + "a", false}, {"-a", false}, {"a-", false}, {".", false},
+		{"A", false}, {"a b", false}, {"a/b", false}, {"é", false}, {"a\x00", false},
+	} {
+		if got := validName(tc.s); got != tc.want {
+			t.Errorf("validName(%q) = %v, want %v", tc.s, got, tc.want)
+		}
+	}
+}
