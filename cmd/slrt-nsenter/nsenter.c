@@ -9,14 +9,28 @@
  * fork), it calls setns(userns) and execs the sealed slrt-init memfd,
  * which then enters the mount namespace and runs the exec plan.
  *
+ * Creating a container inside an existing user namespace (a Kubernetes pod
+ * with hostUsers: false, whose user namespace containerd pins) needs more:
+ * the container's new namespaces must be made after the join, so that the
+ * user namespace owns them (otherwise its root may not mount in its own
+ * mount namespace, nor mount proc for its pid namespace). A new pid
+ * namespace takes a fork, so with CLONE_FLAGS the helper joins, becomes
+ * root there and clones the init with those flags and CLONE_PARENT: the
+ * init is the engine's child, as every other init is, and the helper just
+ * exits. The init first sends one byte, "P", on the sync socket (fd 3):
+ * the engine reads its host pid from the credentials the kernel attaches
+ * (SCM_CREDENTIALS, translated to the reader's pid namespace). If the
+ * helper fails before that, it sends "E<errno> <what>" there instead.
+ *
  * It is freestanding (no libc, raw syscalls) so that it costs a few
  * kilobytes in the binary and nothing at start-up.
  *
- * usage: slrt-nsenter USERNS_FD INIT_FD   (decimal fd numbers)
+ * usage: slrt-nsenter USERNS_FD INIT_FD [CLONE_FLAGS]   (decimal numbers)
  */
 
 #if defined(__x86_64__)
 #define SYS_write 1
+#define SYS_clone 56
 #define SYS_exit 60
 #define SYS_setgroups 116
 #define SYS_setresuid 117
@@ -40,6 +54,7 @@ static long sys5(long n, long a, long b, long c, long d, long e)
 #elif defined(__aarch64__)
 #define SYS_write 64
 #define SYS_exit 93
+#define SYS_clone 220
 #define SYS_setresuid 147
 #define SYS_setresgid 149
 #define SYS_setgroups 159
@@ -62,7 +77,13 @@ static long sys3(long n, long a, long b, long c) { return sys5(n, a, b, c, 0, 0)
 #endif
 
 #define CLONE_NEWUSER 0x10000000
+#define CLONE_PARENT 0x00008000
+#define SIGCHLD 17
 #define AT_EMPTY_PATH 0x1000
+#define SYNC_FD 3
+
+/* Set while the engine waits for "P" or "E...": failures go to it too. */
+static int report_on_sync;
 
 static long len(const char *s)
 {
@@ -84,6 +105,18 @@ static void die(const char *what, long err)
 		num[--i] = (char)('0' + e % 10);
 		e /= 10;
 	} while (e && i > 0);
+	if (report_on_sync) {
+		/* One record on the seqpacket socket: "E<errno> <what>". */
+		char msg[160];
+		long n = 0, k;
+		msg[n++] = 'E';
+		for (k = i; k < (long)sizeof(num) - 1; k++)
+			msg[n++] = num[k];
+		msg[n++] = ' ';
+		for (k = 0; what[k] && n < (long)sizeof(msg); k++)
+			msg[n++] = what[k];
+		sys3(SYS_write, SYNC_FD, (long)msg, n);
+	}
 	sys3(SYS_write, 2, (long)"slrt-nsenter: ", 14);
 	sys3(SYS_write, 2, (long)what, len(what));
 	sys3(SYS_write, 2, (long)": errno ", 8);
@@ -112,11 +145,19 @@ __attribute__((used)) void nsenter_main(long *sp)
 	long argc = sp[0];
 	char **argv = (char **)(sp + 1);
 	char **envp = argv + argc + 1;
-	long userns, init, r;
+	long userns, init, flags = 0, r;
 	static char *init_argv[] = {"slrt-init", 0};
 
-	if (argc != 3)
-		die("usage: slrt-nsenter USERNS_FD INIT_FD", -22);
+	if (argc == 4) {
+		report_on_sync = 1;
+		flags = atoi_fd(argv[3]);
+		/* Only namespace flags: nothing that would share memory or
+		 * files with the helper, and never a new user namespace. */
+		if (flags <= 0 || (flags & ~0x6e020000L))
+			die("bad clone flags", -22);
+	}
+	if (argc != 3 && argc != 4)
+		die("usage: slrt-nsenter USERNS_FD INIT_FD [CLONE_FLAGS]", -22);
 	userns = atoi_fd(argv[1]);
 	init = atoi_fd(argv[2]);
 	if (userns < 0 || init < 0)
@@ -138,6 +179,22 @@ __attribute__((used)) void nsenter_main(long *sp)
 	r = sys3(SYS_setresuid, 0, 0, 0);
 	if (r < 0)
 		die("become uid 0 in the user namespace", r);
+	if (flags) {
+		/*
+		 * A fork (no new stack: the child runs on a copy of ours) into
+		 * namespaces owned by the joined user namespace, as a sibling:
+		 * the engine's child, which it waits for and reaps.
+		 */
+		r = sys5(SYS_clone, flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+		if (r < 0)
+			die("clone the init into new namespaces", r);
+		if (r > 0)
+			sys3(SYS_exit, 0, 0, 0);
+		report_on_sync = 0;
+		r = sys3(SYS_write, SYNC_FD, (long)"P", 1);
+		if (r != 1)
+			die("report the init's pid", r < 0 ? r : -5);
+	}
 	r = sys5(SYS_execveat, init, (long)"", (long)init_argv, (long)envp, AT_EMPTY_PATH);
 	die("exec slrt-init", r);
 }

@@ -44,8 +44,8 @@ type Plan struct {
 	ListenFD int `json:"listenFd,omitempty"`
 	// ConsoleFD is the fd of the console socket when Console is set.
 	ConsoleFD int `json:"consoleFd,omitempty"`
-	// NewUserNS is set when the init runs in a user namespace it owns
-	// (device nodes must be bind-mounted, not created).
+	// NewUserNS is set when the init runs in a user namespace of its own,
+	// new or joined (device nodes must be bind-mounted, not created).
 	NewUserNS bool `json:"newUserNS,omitempty"`
 
 	// UnshareCgroupNS asks the init to unshare its cgroup namespace once

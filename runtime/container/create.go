@@ -61,6 +61,9 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	if err != nil {
 		return nil, err
 	}
+	if s, err = joinedUserNS(s, ns); err != nil {
+		return nil, err
+	}
 	rootless := os.Geteuid() != 0
 	plan, err := buildPlan(s, bundle, ns, &opts, rootless)
 	if err != nil {
@@ -138,6 +141,15 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 			f.Close()
 		}
 	}()
+	usernsPath := ns.Join[specs.UserNamespace]
+	if usernsPath != "" {
+		// Opened once: the namespace checked is the one joined.
+		if req.userns, err = os.Open(usernsPath); err != nil {
+			return nil, fmt.Errorf("linux.namespaces: open user namespace %s: %w", usernsPath, err)
+		}
+		closeAfter = append(closeAfter, req.userns)
+		req.uidMaps, req.gidMaps = nil, nil // fixed already: nothing to write
+	}
 	if opts.Detached {
 		l, err := listen(filepath.Join(dir, listenFile))
 		if err != nil {
@@ -184,6 +196,11 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 	}
 	c.kid, c.sync = kid, kid.sync
 	c.state.Pid = kid.cmd.Process.Pid
+	if usernsPath != "" {
+		if err := checkJoinedMaps(c.state.Pid, s, usernsPath); err != nil {
+			return nil, err
+		}
+	}
 	if c.state.InitStart, _, err = procStat(c.state.Pid); err != nil {
 		return nil, fmt.Errorf("read init start time: %w", err)
 	}

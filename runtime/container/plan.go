@@ -36,9 +36,6 @@ func buildPlan(s *specs.Spec, bundle string, ns *namespaces.Config, opts *Create
 	if !userNS && (len(s.Linux.UIDMappings) > 0 || len(s.Linux.GIDMappings) > 0) {
 		return nil, fmt.Errorf("linux.uidMappings: given without a user namespace")
 	}
-	if ns.Join[specs.UserNamespace] != "" {
-		return nil, fmt.Errorf("linux.namespaces: joining an existing user namespace is not supported yet")
-	}
 	if ns.Join[specs.MountNamespace] != "" {
 		return nil, fmt.Errorf("linux.namespaces: joining an existing mount namespace is not supported")
 	}
@@ -57,7 +54,9 @@ func buildPlan(s *specs.Spec, bundle string, ns *namespaces.Config, opts *Create
 	if err := checkLSM(s.Process); err != nil {
 		return nil, err
 	}
-	p := &channel.Plan{Rootfs: rp, Proc: pp, NewUserNS: ns.New[specs.UserNamespace]}
+	// Joined or new, the init is root only in its user namespace: devices
+	// are bound, not made, and bind sources are cloned by the parent.
+	p := &channel.Plan{Rootfs: rp, Proc: pp, NewUserNS: userNS}
 
 	// A joined UTS namespace may be renamed too, as runc does (it is the
 	// container's, only shared with its pod).

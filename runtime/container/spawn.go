@@ -37,7 +37,8 @@ type spawnReq struct {
 	extra []*os.File
 	// userns, when set, is a user namespace to join: only a
 	// single-threaded process can, so slrt-nsenter joins it and then
-	// execs slrt-init.
+	// execs slrt-init. cloneFlags are then made by slrt-nsenter after
+	// the join, so the joined namespace owns them (userns.go).
 	userns *os.File
 	// initialCPUs is execCPUAffinity.initial, set on the new process
 	// before it joins the cgroup (whose cpuset may be narrower).
@@ -111,6 +112,20 @@ func spawn(r *spawnReq) (*child, error) {
 		}
 		args = []string{"slrt-nsenter", strconv.Itoa(3 + len(files)), strconv.Itoa(4 + len(files))}
 		files = append(files, r.userns, initFile)
+		if r.cloneFlags != 0 {
+			args = append(args, strconv.FormatUint(uint64(r.cloneFlags), 10))
+			// The init's first record tells its pid (readNsenterPid).
+			if err := unix.SetsockoptInt(fds[0], unix.SOL_SOCKET, unix.SO_PASSCRED, 1); err != nil {
+				unix.Close(fds[0])
+				return nil, fmt.Errorf("set SO_PASSCRED on the sync socket: %w", err)
+			}
+		}
+	}
+	// Namespaces made at clone by Go are owned by the runtime's user
+	// namespace: with one to join, slrt-nsenter makes them.
+	goFlags := r.cloneFlags
+	if r.userns != nil {
+		goFlags = 0
 	}
 	newCmd := func(intoCgroup bool) *exec.Cmd {
 		cmd := &exec.Cmd{
@@ -122,12 +137,12 @@ func spawn(r *spawnReq) (*child, error) {
 			Stderr:     orDefault(r.stderr, os.Stderr),
 			ExtraFiles: files,
 			SysProcAttr: &syscall.SysProcAttr{
-				Cloneflags:  r.cloneFlags,
+				Cloneflags:  goFlags,
 				UidMappings: r.uidMaps,
 				GidMappings: r.gidMaps,
 			},
 		}
-		if r.cloneFlags&unix.CLONE_NEWUSER != 0 {
+		if goFlags&unix.CLONE_NEWUSER != 0 {
 			// Become the user namespace's root right after the maps
 			// are written, before the init runs any code.
 			cmd.SysProcAttr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !r.setgroups}
@@ -153,6 +168,17 @@ func spawn(r *spawnReq) (*child, error) {
 	if err != nil {
 		unix.Close(fds[0])
 		return nil, fmt.Errorf("start init: %w", err)
+	}
+	if r.userns != nil && r.cloneFlags != 0 {
+		// The helper has exited; the init it cloned is our child, and
+		// from here on cmd stands for it (child.wait uses cmd.Process).
+		childEnd.Close() // an EOF if the helper dies before cloning
+		init, err := readNsenterPid(cmd, fds[0])
+		if err != nil {
+			unix.Close(fds[0])
+			return nil, fmt.Errorf("start init: %w", err)
+		}
+		cmd.Process = init
 	}
 	c := &child{cmd: cmd, sync: fds[0]}
 	if r.initialCPUs != "" {
@@ -231,8 +257,11 @@ func (c *child) closeSync() {
 // wait reaps the init once; later calls return the same status.
 func (c *child) wait() ExitStatus {
 	c.waitOnce.Do(func() {
-		err := c.cmd.Wait()
-		c.status = exitStatus(c.cmd.Process.Pid, c.cmd.ProcessState, err)
+		// Process.Wait, not cmd.Wait: after a slrt-nsenter clone, cmd
+		// was the helper's (reaped) and Process is the init. Nothing
+		// else needs cmd.Wait: stdio are *os.File, copied by no goroutine.
+		ps, err := c.cmd.Process.Wait()
+		c.status = exitStatus(c.cmd.Process.Pid, ps, err)
 	})
 	return c.status
 }
