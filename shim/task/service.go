@@ -7,6 +7,7 @@ package task
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log"
 	"os"
@@ -391,6 +392,12 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *emptypb.
 		return nil, fmt.Errorf("container %q: process already finished: %w", r.ID, errNotFound)
 	}
 	if err := c.c.Kill(sig, r.All); err != nil {
+		if !r.All && errors.Is(err, container.ErrNotRunning) {
+			// The init is gone and watch has not recorded it yet: the
+			// answer it gets once it has (containerd's CRI ignores
+			// NotFound when it stops a container that ended by itself).
+			return nil, fmt.Errorf("container %q: process already finished: %w", r.ID, errNotFound)
+		}
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
