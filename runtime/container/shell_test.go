@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -435,4 +436,42 @@ func TestShellCgroupParent(t *testing.T) {
 			os.Remove(filepath.Join(m, fmt.Sprintf("/slrt/shelltest-other-%d", os.Getpid())))
 		}
 	})
+}
+
+// TestShellDiesWithSpawner: a parked init whose spawner dies (a shim
+// killed with SIGKILL) reads EOF on its sync socket and exits, so no
+// shell outlives the process that owned it.
+func TestShellDiesWithSpawner(t *testing.T) {
+	if os.Getenv("SLRT_SHELL_SPAWNER") == "1" {
+		sh, err := container.NewShell(container.ShellConfigFor(testutil.DefaultSpec("true")))
+		if err != nil {
+			fmt.Println("error:", err)
+			os.Exit(1)
+		}
+		fmt.Println("shell", sh.Pid())
+		os.Exit(0) // no Destroy: as if killed
+	}
+	newEnv(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShellDiesWithSpawner$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "SLRT_SHELL_SPAWNER=1")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("spawner: %v: %s", err, out)
+	}
+	var pid int
+	if _, err := fmt.Sscanf(string(out), "shell %d", &pid); err != nil {
+		t.Fatalf("spawner said %q", out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || strings.Contains(string(b), ") Z ") {
+			return // gone, or exited and waiting for its new parent
+		}
+		if time.Now().After(deadline) {
+			unix.Kill(pid, unix.SIGKILL)
+			t.Fatalf("shell %d still parked 10s after its spawner exited", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
