@@ -36,6 +36,9 @@ type proc struct {
 	// published, and taken before its exit event: a process that exits at
 	// once is still seen to start first.
 	order sync.Mutex
+	// startReplied is when the init's Start returned (zero before): see
+	// startSettle.
+	startReplied time.Time
 
 	mu     sync.Mutex
 	pid    int
@@ -69,6 +72,37 @@ func (p *proc) started(pid int, io *procIO) {
 	p.mu.Lock()
 	p.pid, p.pidfd, p.io = pid, fd, io
 	p.mu.Unlock()
+}
+
+// startSettle is how long after its Start returned an init's exit waits
+// before it is published. containerd's CRI records a container as running
+// only once the Start reply is back; an exit event handled before that
+// (a container whose command ends at once) has its task deleted first and
+// the container then marked running by the late StartContainer, so a
+// RemoveContainer in between fails "container is still running" (critest
+// "should return the same image identifier across all APIs", one run in
+// two). The runc shim's slower start and exit path hides the same race.
+const startSettle = 50 * time.Millisecond
+
+// markStartReplied records that the init's Start is returning.
+func (p *proc) markStartReplied() {
+	p.mu.Lock()
+	p.startReplied = time.Now()
+	p.mu.Unlock()
+}
+
+// settleAfterStart waits until startSettle has passed since the init's
+// Start returned; at once for a process never started through Start.
+func (p *proc) settleAfterStart() {
+	p.mu.Lock()
+	at := p.startReplied
+	p.mu.Unlock()
+	if at.IsZero() {
+		return
+	}
+	if d := startSettle - time.Since(at); d > 0 {
+		time.Sleep(d)
+	}
 }
 
 func (p *proc) running() bool {

@@ -232,6 +232,7 @@ func (s *Service) watch(c *ctr, p *proc, wait func() container.ExitStatus) {
 	}
 	c.oom.flush()
 	p.order.Lock()
+	p.settleAfterStart()
 	p.setExited(st)
 	if p.io != nil {
 		p.io.close()
@@ -284,6 +285,7 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskap
 		return nil, err
 	}
 	s.pub.Publish(events.TopicStart, &eventsapi.TaskStart{ContainerID: r.ID, Pid: uint32(p.pid)})
+	p.markStartReplied()
 	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
 }
 
