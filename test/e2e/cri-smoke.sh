@@ -74,6 +74,6 @@ c rm "$ctr" >/dev/null || fail "rm"
 c stopp "$pod" >/dev/null || fail "stopp"
 c rmp "$pod" >/dev/null || fail "rmp"
 trap 'rm -rf "$w"' EXIT
-[ -z "$(c pods -q)" ] || fail "pods left: $(c pods -q)"
+! c pods -q | grep -qx "$pod" || fail "pod $pod left"
 [ ! -e "$DIR/state/io.containerd.runtime.v2.task/k8s.io/$pod" ] || fail "bundle of $pod left"
 echo "cri-smoke.sh: $H OK (pod $ip, $(((${EPOCHREALTIME/./} - t0) / 1000))ms)"
