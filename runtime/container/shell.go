@@ -34,8 +34,9 @@ import (
 // cgroup. With a CgroupParent the init waits in a staging cgroup of its
 // own there, and a container whose cgroup is a sibling of it (a pod's
 // containers, under the pod's cgroup) gets it renamed to its own name on
-// cgroup v1 (cgroups.Rename: moving a process costs an RCU grace period
-// per hierarchy); otherwise Create makes the cgroup and moves the init in,
+// cgroup v1 (cgroups.Rename: moving a process waits for an RCU grace
+// period, several ms on a loaded VM); otherwise Create makes the cgroup
+// and moves the init in,
 // so a shell fits any linux.cgroupsPath. The cgroup and time namespaces
 // are unshared by the init once it has its plan (after the move, so the
 // cgroup namespace is rooted at the container's cgroup).
