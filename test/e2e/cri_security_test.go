@@ -359,15 +359,9 @@ func TestCRIUserNamespace(t *testing.T) {
 	// containerd 2.x makes the pod's user namespace itself (it owns the
 	// pod's network namespace, pinned under its state dir) and gives the
 	// sandbox its path to join; 1.7 lets the sandbox make it and gives the
-	// containers the sandbox's. runtime/container cannot create a
-	// container inside an existing user namespace yet.
-	gap := func(err error) {
-		if err != nil && strings.Contains(err.Error(), "joining an existing user namespace is not supported") {
-			t.Skipf("engine gap: %v", err)
-		}
-	}
+	// containers the sandbox's. Both are joins of an existing user
+	// namespace by the engine.
 	p, err := c.tryRunPod(t, cfg)
-	gap(err)
 	if err != nil {
 		t.Fatalf("RunPodSandbox: %v", err)
 	}
@@ -378,7 +372,6 @@ func TestCRIUserNamespace(t *testing.T) {
 	if err == nil {
 		_, err = c.rt.StartContainer(criCtx(t), &runtimeapi.StartContainerRequest{ContainerId: id})
 	}
-	gap(err)
 	if err != nil {
 		t.Fatalf("container: %v", err)
 	}
