@@ -401,3 +401,71 @@ func sameLines(got, want []string) bool {
 	}
 	return true
 }
+
+// TestCRIExecTTY: an exec with a terminal (kubectl exec -it) gets the
+// sizes sent on the resize channel, and its output comes back on stdout
+// (a terminal has no separate stderr).
+func TestCRIExecTTY(t *testing.T) {
+	c := criSetup(t)
+	p := c.runPod(t, criPodConfig(t, "exec-tty"))
+	id := c.run(t, p, c.containerConfig(p, "main", "sleep", "1000"))
+	resp, err := c.rt.Exec(criCtx(t), &runtimeapi.ExecRequest{ContainerId: id, Tty: true, Stdin: true, Stdout: true,
+		Cmd: []string{"sh", "-c", "read a; echo size1 $(stty size); echo err-on-tty >&2; read b; echo size2 $(stty size); exit 3"}})
+	if err != nil {
+		t.Fatalf("Exec: %v", err)
+	}
+	ws, err := wsDial(resp.Url, "v4.channel.k8s.io")
+	if err != nil {
+		t.Fatalf("stream: %v", err)
+	}
+	defer ws.Close()
+	ws.c.SetDeadline(time.Now().Add(30 * time.Second))
+	const chanResize = 4
+	var out bytes.Buffer
+	var status []byte
+	// readUntil reads messages until stdout holds want (or the stream ends).
+	readUntil := func(want string) {
+		for !strings.Contains(out.String(), want) {
+			msg, err := ws.readMessage()
+			if err != nil {
+				t.Fatalf("stream: %v (stdout so far %q)", err, out.String())
+			}
+			if len(msg) > 0 && msg[0] == chanStdout {
+				out.Write(msg[1:])
+			} else if len(msg) > 0 && msg[0] == chanStatus {
+				status = append(status, msg[1:]...)
+			}
+		}
+	}
+	step := func(width, height int, line string) {
+		if err := ws.send(chanResize, fmt.Appendf(nil, `{"Width":%d,"Height":%d}`, width, height)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(200 * time.Millisecond) // the resize and the line travel separately
+		if err := ws.send(chanStdin, []byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step(100, 30, "x\n")
+	readUntil("size1 30 100")
+	step(120, 40, "y\n")
+	readUntil("size2 40 120")
+	for status == nil {
+		msg, err := ws.readMessage()
+		if err != nil {
+			break
+		}
+		if len(msg) > 0 && msg[0] == chanStatus {
+			status = append(status, msg[1:]...)
+		} else if len(msg) > 0 && msg[0] == chanStdout {
+			out.Write(msg[1:])
+		}
+	}
+	res := &streamResult{status: status}
+	if code, msg := res.exitCode(); code != 3 {
+		t.Errorf("tty exec: exit %d (%s), want 3", code, msg)
+	}
+	if !strings.Contains(out.String(), "err-on-tty") || !strings.Contains(out.String(), "\r\n") {
+		t.Errorf("tty output %q: want stderr on the terminal and CR LF line ends", out.String())
+	}
+}
