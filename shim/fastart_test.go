@@ -177,7 +177,12 @@ func TestShimFastStart(t *testing.T) {
 		s.Linux.Resources = &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "1", Mems: "0"}}
 	}, "sh", "-c", "grep Cpus_allowed_list /proc/self/status")
 	h.start("auto", auto)
-	h.create("auto", auto, &taskapi.CreateTaskRequest{Stdout: autoOut.path})
+	// The next container (as a restart after a crash would be) is made
+	// from a shell of the refilled pool.
+	refilled := parkedShells(t, h.pid, sb.Pid)
+	if ar := h.create("auto", auto, &taskapi.CreateTaskRequest{Stdout: autoOut.path}); !refilled[int(ar.Pid)] {
+		t.Errorf("second app's init %d is not one of the refilled shells %v", ar.Pid, refilled)
+	}
 	h.startTask("auto", "")
 	h.wait("auto", "")
 	if got := autoOut.all(t); got != "Cpus_allowed_list:\t1\n" {
