@@ -5,6 +5,9 @@
 // protobuf; field names match so the shim can copy them field by field.
 package statsv1
 
+// Metrics is io.containerd.cgroups.v1.Metrics; the other types are its
+// parts, named as in containerd/cgroups' metrics.proto (TestMetricsTypesPairUp
+// in shim/task checks that they still pair up with the generated messages).
 type Metrics struct {
 	Hugetlb          []*HugetlbStat    `json:"hugetlb,omitempty"`
 	Pids             *PidsStat         `json:"pids,omitempty"`

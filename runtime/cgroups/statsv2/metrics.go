@@ -5,6 +5,9 @@
 // protobuf; field names match so the shim can copy them field by field.
 package statsv2
 
+// Metrics is io.containerd.cgroups.v2.Metrics; the other types are its
+// parts, named as in containerd/cgroups' metrics.proto (TestMetricsTypesPairUp
+// in shim/task checks that they still pair up with the generated messages).
 type Metrics struct {
 	Pids         *PidsStat      `json:"pids,omitempty"`
 	CPU          *CPUStat       `json:"cpu,omitempty"`
