@@ -19,12 +19,6 @@
 #   "public image with digest should be pulled and removed": it pulls
 #   test-image-digest@sha256:9700f9a2…, the digest of the upstream image,
 #   which no offline build can reproduce.
-#   "Host idmap mount support is needed … NamespaceMode_POD": containerd
-#   2.x pins a user namespace per pod and gives the sandbox that namespace
-#   by path; slrt's engine creates user namespaces but cannot join an
-#   existing one at create yet (runtime/container/plan.go refuses it), so
-#   the pod fails to start. (runc 1.1.5 skips the whole userns group: its
-#   handler reports no user namespace support.)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 [ $# -gt 0 ] || set -- sl runc
@@ -48,7 +42,6 @@ mkdir -p "$OUT"
 # pattern<TAB>reason
 SKIP=(
 	$'public image with digest should be pulled and removed\tpulls the upstream image by its digest, which no offline build reproduces'
-	$'Host idmap mount support is needed runtime should support NamespaceMode_POD\tthe sandbox joins containerd\'s pinned pod user namespace by path; the engine cannot join an existing user namespace at create yet'
 )
 skip_re= skip_why=
 for s in "${SKIP[@]}"; do
