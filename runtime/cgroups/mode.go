@@ -13,7 +13,7 @@ import (
 type cgMode int
 
 const (
-	modeNone    cgMode = iota // nothing mounted at /sys/fs/cgroup
+	modeNone    cgMode = iota // no /sys/fs/cgroup
 	modeLegacy                // v1 controllers only
 	modeHybrid                // v1 controllers, plus a controller-less v2 tree at /sys/fs/cgroup/unified
 	modeUnified               // one v2 hierarchy at /sys/fs/cgroup
@@ -27,16 +27,15 @@ func hostMode() cgMode {
 	if err := unix.Statfs(unifiedRoot, &st); err != nil {
 		return modeNone
 	}
-	switch st.Type {
-	case unix.CGROUP2_SUPER_MAGIC:
+	if st.Type == unix.CGROUP2_SUPER_MAGIC {
 		return modeUnified
-	case unix.TMPFS_MAGIC:
-		if err := unix.Statfs(hybridRoot, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
-			return modeHybrid
-		}
-		return modeLegacy
 	}
-	return modeNone
+	// Usually a tmpfs holding one mount per v1 controller, but anything
+	// else is taken as v1 too: createV1 then names what is missing.
+	if err := unix.Statfs(hybridRoot, &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
+		return modeHybrid
+	}
+	return modeLegacy
 }
 
 // parseProcCgroup reads a /proc/PID/cgroup file: the path in each v1
