@@ -23,6 +23,11 @@
 #   SLRT_TOOLS       tools.sh's folder
 #   SLRT_NAMESPACE   containerd namespace ctr uses (default slrt-e2e)
 #   SLRT_CRI=1       start with the CRI plugin on (below)
+#   SLRT_FGAC_POLICY, SLRT_FGAC_SOCKET  where the shims look for the FGAC
+#                    policy and agent (default $DIR/fgac/fgac.json and
+#                    fgac.sock: a test runs `slrt fgac serve` there; without
+#                    it a pod asking for a profile fails, as on a node
+#                    without a policy)
 #
 # Nothing goes to the host's containerd paths (/run/containerd, /var/lib/
 # containerd, /etc/containerd) nor to /opt/containerd: root, state, sockets
@@ -68,6 +73,8 @@ VERSION=${VERSION#v}
 BASE=${SLRT_E2E_DIR:-/tmp/slrt-e2e}
 DIR=$BASE/$VERSION
 SHIM=${SLRT_SHIM:-$repo/build/containerd-shim-slrt-v2}
+FGAC_POLICY=${SLRT_FGAC_POLICY:-$DIR/fgac/fgac.json}
+FGAC_SOCKET=${SLRT_FGAC_SOCKET:-$DIR/fgac/fgac.sock}
 NS=${SLRT_NAMESPACE:-slrt-e2e}
 SOCK=$DIR/containerd.sock
 PIDFILE=$DIR/containerd.pid
@@ -433,10 +440,12 @@ launch() {
 	[ -f "$DIR/cri" ] && proxy=(HTTP_PROXY=http://127.0.0.1:9 HTTPS_PROXY=http://127.0.0.1:9 NO_PROXY=127.0.0.1,localhost)
 	if [ -n "$into" ]; then
 		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" "${proxy[@]}" \
+			SLRT_FGAC_POLICY="$FGAC_POLICY" SLRT_FGAC_SOCKET="$FGAC_SOCKET" \
 			nsenter -t "$into" -m -- "$CONTAINERD" --config "$CFG" --log-level "${SLRT_CONTAINERD_LOG_LEVEL:-info}" \
 			</dev/null >>"$LOG" 2>&1 &
 	else
 		env -u HTTP_PROXY -u HTTPS_PROXY -u http_proxy -u https_proxy PATH="$path" "${proxy[@]}" \
+			SLRT_FGAC_POLICY="$FGAC_POLICY" SLRT_FGAC_SOCKET="$FGAC_SOCKET" \
 			unshare --mount --propagation unchanged sh -c \
 			'mount --make-private "$(findmnt -n -o TARGET -T /run)" && mount -t tmpfs -o mode=755 slrt-e2e-run /run && mkdir -p /run/containerd && exec "$0" --config "$1" --log-level "${2:-info}"' \
 			"$CONTAINERD" "$CFG" "${SLRT_CONTAINERD_LOG_LEVEL:-info}" </dev/null >"$LOG" 2>&1 &
@@ -626,6 +635,7 @@ env)
 	printf 'CRI=%q\nCRICTL=%q\nCRICTL_CONFIG=%q\nCRITEST=%q\nGINKGO_DIR=%q\nHOSTPATHS=%q\nCNI_BRIDGE=%q\nCNI_SUBNET=%q\nREGISTRY=%q\nIMAGES=%q\n' \
 		"$([ -f "$DIR/cri" ] && echo 1 || echo 0)" "$CRI_TOOLS/crictl" "$DIR/crictl.yaml" "$CRI_TOOLS/critest" "$CRI_TOOLS" \
 		"$DIR/hostpaths" "$BR" "$SUBNET.0/24" "127.0.0.1:$REGPORT" "$IMAGES"
+	printf 'FGAC_POLICY=%q\nFGAC_SOCKET=%q\n' "$FGAC_POLICY" "$FGAC_SOCKET"
 	;;
 *)
 	echo "usage: $0 start|stop|restart|status|ctr ARGS...|crictl ARGS...|registry|env" >&2
