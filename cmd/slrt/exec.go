@@ -80,7 +80,11 @@ func execProcess(g *globals, f *execFlags, args []string) (int, error) {
 	default:
 		return 0, errors.New("cannot exec in a stopped container")
 	}
-	p, err := f.process(c.Spec(), args[1:])
+	s, err := c.Spec()
+	if err != nil {
+		return 0, err
+	}
+	p, err := f.process(s, args[1:])
 	if err != nil {
 		return 0, err
 	}

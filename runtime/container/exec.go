@@ -23,7 +23,11 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if opts.Process == nil || len(opts.Process.Args) == 0 {
 		return nil, fmt.Errorf("exec in container %q: process.args must not be empty", c.state.ID)
 	}
-	proc := mergeProcess(opts.Process, c.spec.Process)
+	s, err := c.fullSpec()
+	if err != nil {
+		return nil, fmt.Errorf("exec in container %q: %w", c.state.ID, err)
+	}
+	proc := mergeProcess(opts.Process, s.Process)
 	pp, err := process.Plan(proc, os.Geteuid() != 0)
 	if err != nil {
 		return nil, err
@@ -34,13 +38,13 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 	if opts.CPUs != "" {
 		pp.CPUs = opts.CPUs
 	}
-	ns, err := namespaces.Parse(c.spec.Linux.Namespaces)
+	ns, err := namespaces.Parse(s.Linux.Namespaces)
 	if err != nil {
 		return nil, err
 	}
 	req := &spawnReq{cg: c.cg(), stdin: opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr, initialCPUs: pp.InitialCPUs}
 	plan := &channel.Plan{Exec: true, Proc: pp}
-	seccompProg, err := seccompPlan(c.spec, &plan.Proc)
+	seccompProg, err := seccompPlan(s, &plan.Proc)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +86,7 @@ func (c *Container) Exec(opts ExecOpts) (*Process, error) {
 		plan.ConsoleFD = req.pass(sock)
 	}
 
-	if sock, err := seccompListener(c.spec, seccompProg, &plan.Proc, req); err != nil {
+	if sock, err := seccompListener(s, seccompProg, &plan.Proc, req); err != nil {
 		return nil, err
 	} else if sock != nil {
 		closeAfter = append(closeAfter, sock)

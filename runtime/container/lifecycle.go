@@ -15,8 +15,8 @@ import (
 	"github.com/slrt/slrt/runtime/hooks"
 )
 
-func (c *Container) ID() string        { return c.state.ID }
-func (c *Container) Spec() *specs.Spec { return c.spec }
+func (c *Container) ID() string                 { return c.state.ID }
+func (c *Container) Spec() (*specs.Spec, error) { return c.fullSpec() }
 
 // Init is the container's init process when this process created it (and
 // so can Wait for it); nil after Load.
@@ -61,7 +61,7 @@ func (c *Container) Start(p *StartProcess) error {
 	if err := writeJSON(c.dir, stateFile, &c.state); err != nil {
 		return err
 	}
-	if h := c.spec.Hooks; h != nil && len(h.Poststart) > 0 {
+	if h := c.specHooks(); h != nil && len(h.Poststart) > 0 {
 		hs, err := hooks.FromSpec("poststart", h.Poststart)
 		if err == nil {
 			err = hooks.Run("poststart", hs, c.ociState(Running))
@@ -145,7 +145,7 @@ func (c *Container) Delete(force bool) error {
 		c.kid.closeSync()
 		c.sync = -1
 	}
-	if h := c.spec.Hooks; h != nil && len(h.Poststop) > 0 {
+	if h := c.specHooks(); h != nil && len(h.Poststop) > 0 {
 		hs, err := hooks.FromSpec("poststop", h.Poststop)
 		if err == nil {
 			err = hooks.Run("poststop", hs, c.ociState(Stopped))
@@ -259,11 +259,18 @@ func (c *Container) Update(r *specs.LinuxResources) error {
 	if c.cg() == nil {
 		return fmt.Errorf("update container %q: %w", c.state.ID, ErrNoCgroup)
 	}
+	s, err := c.fullSpec()
+	if err != nil {
+		return fmt.Errorf("update container %q: %w", c.state.ID, err)
+	}
 	if err := c.cg().Update(r); err != nil {
 		return fmt.Errorf("update container %q: %w", c.state.ID, err)
 	}
-	c.spec.Linux.Resources = r
-	return writeJSON(c.dir, specFile, c.spec)
+	if s.Linux == nil {
+		s.Linux = new(specs.Linux)
+	}
+	s.Linux.Resources = r
+	return writeJSON(c.dir, specFile, s)
 }
 
 // Stats returns the container's cgroup statistics.

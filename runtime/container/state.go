@@ -76,11 +76,42 @@ func Load(root, id string) (*Container, error) {
 		}
 		return nil, err
 	}
-	c.spec = new(specs.Spec)
-	if err := readJSON(dir, specFile, c.spec); err != nil {
+	// The whole file is checked now (json.Unmarshal scans it all before
+	// decoding), so a damaged one still fails Load; only the hooks are
+	// decoded (see Container.spec).
+	b, err := os.ReadFile(filepath.Join(dir, specFile))
+	if err != nil {
 		return nil, err
 	}
+	var h struct {
+		Hooks *specs.Hooks `json:"hooks"`
+	}
+	if err := json.Unmarshal(b, &h); err != nil {
+		return nil, fmt.Errorf("decode %s: %w", filepath.Join(dir, specFile), err)
+	}
+	c.specRaw, c.hooks = b, h.Hooks
 	return c, nil
+}
+
+// fullSpec returns the container's OCI spec, decoding the saved
+// config.json the first time a loaded container needs more than its hooks.
+func (c *Container) fullSpec() (*specs.Spec, error) {
+	if c.spec == nil {
+		s := new(specs.Spec)
+		if err := json.Unmarshal(c.specRaw, s); err != nil {
+			return nil, fmt.Errorf("decode %s: %w", filepath.Join(c.dir, specFile), err)
+		}
+		c.spec, c.specRaw = s, nil
+	}
+	return c.spec, nil
+}
+
+// specHooks returns the spec's hooks without decoding the rest.
+func (c *Container) specHooks() *specs.Hooks {
+	if c.spec != nil {
+		return c.spec.Hooks
+	}
+	return c.hooks
 }
 
 // List returns the state of every container under root, sorted by id.
