@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/runtime/spec"
 )
 
 var runCommand = &command{
@@ -41,8 +41,15 @@ func runContainer(g *globals, f *createFlags, id string, detach, keep bool) erro
 	if err != nil {
 		return err
 	}
+	if opts.Spec == nil {
+		// Parsed once here for process.terminal and handed to Create:
+		// reading it twice cost a second decode of the spec per run.
+		if opts.Spec, err = loadSpec(opts.Bundle); err != nil {
+			return fmt.Errorf("slrt run failed: %w", describe(err))
+		}
+	}
 	var pair *consolePair
-	if f.consoleSocket == "" && bundleWantsTerminal(opts.Bundle) {
+	if f.consoleSocket == "" && opts.Spec.Process != nil && opts.Spec.Process.Terminal {
 		if detach {
 			return fmt.Errorf("cannot allocate tty if slrt will detach without setting console socket")
 		}
@@ -119,19 +126,12 @@ func supervise(p *container.Process, sigs chan os.Signal, kill func(unix.Signal)
 	}
 }
 
-// bundleWantsTerminal reads process.terminal from the bundle's config, to
-// know whether run must take the pty master itself. A config that cannot
-// be read is left for Create to report.
-func bundleWantsTerminal(bundle string) bool {
-	b, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+// loadSpec reads the bundle's config.json as Create would (the same checks
+// and messages, with the bundle's absolute path).
+func loadSpec(bundle string) (*specs.Spec, error) {
+	abs, err := filepath.Abs(bundle)
 	if err != nil {
-		return false
+		return nil, fmt.Errorf("bundle %q: %w", bundle, err)
 	}
-	var s struct {
-		Process *specs.Process `json:"process"`
-	}
-	if json.Unmarshal(b, &s) != nil || s.Process == nil {
-		return false
-	}
-	return s.Process.Terminal
+	return spec.Load(abs)
 }
