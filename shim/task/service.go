@@ -55,6 +55,14 @@ type ctr struct {
 	mounts []*types.Mount
 	oom    *oomWatch // nil when the container has no memory cgroup
 	place  placement // CPU hint applied at Start (fastart.go)
+
+	// delMu makes concurrent Deletes of the init one: containerd may
+	// send two (the sandbox exit monitor and a failed RunPodSandbox's
+	// cleanup), and the second must get the first's answer, not NotFound:
+	// containerd takes NotFound as a dead shim and ends it while the first
+	// is still being answered. deleted is that answer.
+	delMu   sync.Mutex
+	deleted *taskapi.DeleteResponse
 }
 
 // New makes the service. root is the engine's state root; namespace is
@@ -180,6 +188,14 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		opts.ConsoleFD = int(pio.consoleRemote.Fd())
 	}
 	opts.Shell = s.takeShell(r.ID, spec)
+	if opts.Shell != nil {
+		if err := shareRootfs(rootfs, opts.Shell.Pid()); err != nil {
+			log.Printf("container %s: created without a fast-start shell: %v", r.ID, err)
+			opts.Shell.Destroy()
+			s.reaper.untrack(opts.Shell.Pid()) // Destroy reaped it
+			opts.Shell = nil
+		}
+	}
 	p := newProc(r.ID, "", st)
 	var c *container.Container
 	err = s.reaper.spawn(func() (int, error) {
@@ -347,6 +363,11 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *task
 		pid, code, at := p.exitInfo()
 		return &taskapi.DeleteResponse{Pid: pid, ExitStatus: code, ExitedAt: at}, nil
 	}
+	c.delMu.Lock()
+	defer c.delMu.Unlock()
+	if c.deleted != nil {
+		return c.deleted, nil
+	}
 	if err := s.reaper.engine(func() error { return c.c.Delete(false) }); err != nil {
 		return nil, err
 	}
@@ -363,7 +384,8 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *task
 	s.mu.Unlock()
 	pid, code, at := p.exitInfo()
 	s.pub.Publish(events.TopicDelete, &eventsapi.TaskDelete{ContainerID: r.ID, ID: r.ID, Pid: pid, ExitStatus: code, ExitedAt: at})
-	return &taskapi.DeleteResponse{Pid: pid, ExitStatus: code, ExitedAt: at}, nil
+	c.deleted = &taskapi.DeleteResponse{Pid: pid, ExitStatus: code, ExitedAt: at}
+	return c.deleted, nil
 }
 
 func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (_ *taskapi.StateResponse, retErr error) {
