@@ -17,6 +17,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,18 +40,20 @@ var criHandler = cmp.Or(os.Getenv("SLRT_CRI_HANDLER"), "sl")
 const (
 	// criNamespace is where the CRI plugin keeps everything in containerd.
 	criNamespace = "k8s.io"
-	// criCgroupRoot is the cgroup parent of every test pod: kubelet would
-	// give /kubepods/.../pod<uid>; a fixed root of our own lets the leak
-	// check see every cgroup the tests made.
-	criCgroupRoot = "slrt-cri-e2e"
 	// criPodNamespace is the pods' Kubernetes namespace.
 	criPodNamespace = "slrt-e2e"
 )
 
 var (
-	criOnce    sync.Once
-	criClient  *criConn
-	criSkipMsg string
+	// criCgroupRoot is the cgroup parent of every test pod: kubelet would
+	// give /kubepods/.../pod<uid>; a root of our own lets the leak check
+	// see every cgroup the tests made. One per daemon instance
+	// (slrt-cri-e2e-<hash of its folder>): a test run beside another one
+	// must not take the other's pods for leaks.
+	criCgroupRoot string
+	criOnce       sync.Once
+	criClient     *criConn
+	criSkipMsg    string
 )
 
 // criConn is the connection to the daemon's CRI services.
@@ -136,7 +139,10 @@ func criSetup(t *testing.T) *criConn {
 	if !enabled {
 		t.Skip("e2e: set SLRT_E2E=1 (make e2e) to run against a real containerd")
 	}
-	criOnce.Do(func() { criClient, criSkipMsg = connectCRI() })
+	criOnce.Do(func() {
+		criCgroupRoot = fmt.Sprintf("slrt-cri-e2e-%08x", crc32.ChecksumIEEE([]byte(env["DIR"])))
+		criClient, criSkipMsg = connectCRI()
+	})
 	if criClient == nil {
 		t.Skip("e2e CRI: " + criSkipMsg)
 	}
