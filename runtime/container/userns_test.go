@@ -141,12 +141,17 @@ func TestJoinUserNamespace(t *testing.T) {
 		owner  int    // the host uid of root inside
 		kill   bool   // end the holder first: only the pinned files remain
 	}{
+		// With a cgroup namespace too: on cgroup v1 the init unshares it
+		// after the move into its cgroups, as root of the joined namespace.
 		{name: "holder process", userns: h.userns, owner: base, edit: func(s *specs.Spec) {
 			setNS(s, specs.UserNamespace, h.userns)
+			setNS(s, specs.CgroupNamespace, "")
 			s.Linux.UIDMappings, s.Linux.GIDMappings = h.maps, h.maps
 		}},
+		// A pod sharing its pid namespace: the init is not that
+		// namespace's pid 1, and the engine still learns its host pid.
 		{name: "another container", userns: namespaces.ProcPath(spid, specs.UserNamespace), owner: base + 65536, edit: func(s *specs.Spec) {
-			for _, k := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace} {
+			for _, k := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace, specs.PIDNamespace} {
 				setNS(s, k, namespaces.ProcPath(spid, k))
 			}
 			s.Hostname = ""
@@ -184,7 +189,11 @@ func TestJoinUserNamespace(t *testing.T) {
 			}
 			// Every namespace it made is the joined namespace's, not the
 			// host's: its root could mount in them.
-			for _, k := range []string{"mnt", "pid", "net", "ipc", "uts"} {
+			kinds := []string{"mnt", "pid", "net", "ipc", "uts"}
+			if tc.name == "holder process" {
+				kinds = append(kinds, "cgroup")
+			}
+			for _, k := range kinds {
 				if got := ownerID(t, fmt.Sprintf("/proc/%d/ns/%s", pid, k)); got != want {
 					t.Errorf("%s namespace owned by user namespace %d, want %d", k, got, want)
 				}
