@@ -19,10 +19,11 @@ import (
 // cgroup v2 view of the host.
 const v2Env = "SLRT_ENGINE_V2_CHILD"
 
-// TestPureV2 runs TestV2Engine in a child whose private mount namespace has
-// cgroup2 mounted over /sys/fs/cgroup, so the engine takes its unified
+// TestPureV2 runs the TestV2* tests in a child whose private mount namespace
+// has cgroup2 mounted over /sys/fs/cgroup, so the engine takes its unified
 // path: the init cloned straight into its cgroup (CLONE_INTO_CGROUP), the
-// cgroup namespace made at clone, the v2 freezer, the eBPF device filter.
+// cgroup namespace made at clone, the v2 freezer, the eBPF device filter;
+// TestV2JoinUserNS does it through slrt-nsenter's clone.
 // On this hybrid host the v2 hierarchy owns only the controllers no v1
 // mount took, so resource limits are covered by the v1 tests instead.
 func TestPureV2(t *testing.T) {
@@ -34,25 +35,31 @@ func TestPureV2(t *testing.T) {
 	if err := unix.Statfs("/sys/fs/cgroup", &st); err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC {
 		t.Skip("host is unified: every engine test already runs on v2")
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestV2Engine$", "-test.v", "-test.count=1")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestV2", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), v2Env+"=1")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
 	out, err := cmd.CombinedOutput()
 	t.Logf("child:\n%s", out)
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestV2Engine") {
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestV2Engine") || !strings.Contains(string(out), "--- PASS: TestV2JoinUserNS") {
 		t.Fatalf("v2 child failed: %v", err)
 	}
 }
 
-func TestV2Engine(t *testing.T) {
+// enterPureV2 mounts cgroup2 over /sys/fs/cgroup in the child's private
+// mount namespace (TestPureV2) and returns a fresh test env there.
+func enterPureV2(t *testing.T) *env {
+	t.Helper()
 	if os.Getenv(v2Env) == "" {
 		t.Skip("runs only in TestPureV2's child")
 	}
 	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
 		t.Fatalf("make / private: %v", err)
 	}
-	if err := unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, ""); err != nil {
-		t.Fatalf("mount cgroup2 on /sys/fs/cgroup: %v", err)
+	var st unix.Statfs_t
+	if err := unix.Statfs("/sys/fs/cgroup", &st); err != nil || st.Type != unix.CGROUP2_SUPER_MAGIC {
+		if err := unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, ""); err != nil {
+			t.Fatalf("mount cgroup2 on /sys/fs/cgroup: %v", err)
+		}
 	}
 	// The engine delegates the root's controllers down to its cgroups;
 	// the v2 root is shared with the host, so give back what it enabled.
@@ -64,7 +71,11 @@ func TestV2Engine(t *testing.T) {
 			}
 		}
 	})
-	e := newEnv(t)
+	return newEnv(t)
+}
+
+func TestV2Engine(t *testing.T) {
+	e := enterPureV2(t)
 	b := bundleWith(t, func(s *specs.Spec) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}, "sh", "-c", "cat /proc/self/cgroup; head -c 1 /dev/zero >/dev/null && echo zero-ok; sleep 1000")

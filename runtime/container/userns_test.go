@@ -285,3 +285,43 @@ func TestJoinUserNamespaceBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestV2JoinUserNS runs in TestPureV2's child, on a cgroup v2 view: the
+// init cloned by slrt-nsenter inside a joined user namespace is in the
+// container's cgroup before it runs (the helper was cloned into it and the
+// init inherits it), and its cgroup namespace, made at that clone, is
+// rooted there and owned by the joined namespace.
+func TestV2JoinUserNS(t *testing.T) {
+	e := enterPureV2(t)
+	const base = 500000
+	h := newHolder(t, base)
+	b := bundleWith(t, func(s *specs.Spec) {
+		setNS(s, specs.UserNamespace, h.userns)
+		setNS(s, specs.CgroupNamespace, "")
+		s.Linux.UIDMappings, s.Linux.GIDMappings = h.maps, h.maps
+	}, "cat", "/proc/self/cgroup")
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	c, err := container.Create(e.root, container.CreateOpts{ID: "v2userns", Bundle: b, Stdout: w, Stderr: w})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(true)
+	pid := c.Init().Pid
+	if self := readFile(t, fmt.Sprintf("/proc/%d/cgroup", pid)); !strings.Contains(self, "0::/slrt/v2userns") {
+		t.Errorf("parked init's cgroup = %q, want 0::/slrt/v2userns", self)
+	}
+	if got, want := ownerID(t, fmt.Sprintf("/proc/%d/ns/cgroup", pid)), nsID(t, h.userns); got != want {
+		t.Errorf("cgroup namespace owned by user namespace %d, want %d", got, want)
+	}
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := readAll(r)
+	// (The host's v1 hierarchies show too: only the v2 line is ours.)
+	if st := c.Init().Wait(); st.Code != 0 || !strings.Contains(out, "\n0::/\n") {
+		t.Errorf("inside: exit %+v, %q; want 0::/ (its own cgroup namespace)", st, out)
+	}
+}
