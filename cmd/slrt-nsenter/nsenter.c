@@ -31,6 +31,7 @@
 #if defined(__x86_64__)
 #define SYS_write 1
 #define SYS_clone 56
+#define SYS_prctl 157
 #define SYS_exit 60
 #define SYS_setgroups 116
 #define SYS_setresuid 117
@@ -54,6 +55,7 @@ static long sys5(long n, long a, long b, long c, long d, long e)
 #elif defined(__aarch64__)
 #define SYS_write 64
 #define SYS_exit 93
+#define SYS_prctl 167
 #define SYS_clone 220
 #define SYS_setresuid 147
 #define SYS_setresgid 149
@@ -78,6 +80,7 @@ static long sys3(long n, long a, long b, long c) { return sys5(n, a, b, c, 0, 0)
 
 #define CLONE_NEWUSER 0x10000000
 #define CLONE_PARENT 0x00008000
+#define PR_SET_DUMPABLE 4
 #define SIGCHLD 17
 #define AT_EMPTY_PATH 0x1000
 #define SYNC_FD 3
@@ -162,6 +165,15 @@ __attribute__((used)) void nsenter_main(long *sp)
 	init = atoi_fd(argv[2]);
 	if (userns < 0 || init < 0)
 		die("bad fd argument", -22);
+	/*
+	 * Not dumpable before entering the container's user namespace (and,
+	 * inherited, in the init until its execve): its root must not ptrace
+	 * us nor open /proc/PID/fd, where the engine's files are (the runc
+	 * exec attack, CVE-2016-9962). slrt-init sets it again after execve.
+	 */
+	r = sys3(SYS_prctl, PR_SET_DUMPABLE, 0, 0);
+	if (r < 0)
+		die("prctl(PR_SET_DUMPABLE)", r);
 	r = sys3(SYS_setns, userns, CLONE_NEWUSER, 0);
 	if (r < 0)
 		die("join user namespace", r);
