@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/crc32"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -404,6 +405,7 @@ func criCheckClean(t *testing.T, c *criConn) {
 				problems = append(problems, "cgroup "+d)
 			}
 		}
+		problems = append(problems, criNetworkLeft()...)
 		if e, err := os.ReadDir(filepath.Join("/proc", daemonPid(), "root/run/slrt-shim", criNamespace)); err == nil && len(e) > 0 {
 			problems = append(problems, fmt.Sprintf("shim state: %d entries in /run/slrt-shim/%s", len(e), criNamespace))
 		}
@@ -414,6 +416,26 @@ func criCheckClean(t *testing.T, c *criConn) {
 	for _, p := range problems {
 		t.Errorf("left behind: %s", p)
 	}
+}
+
+// criNetworkLeft lists what the CNI plugins made for pods and must have
+// taken away with them: veths on the daemon's bridge, address leases of
+// host-local IPAM (one file per address, named by it).
+func criNetworkLeft() []string {
+	var out []string
+	if br := env["CNI_BRIDGE"]; br != "" {
+		ifs, _ := os.ReadDir(filepath.Join("/sys/class/net", br, "brif"))
+		for _, i := range ifs {
+			out = append(out, "interface on "+br+": "+i.Name())
+		}
+	}
+	leases, _ := filepath.Glob(filepath.Join(env["DIR"], "cni", "ipam", "*", "*"))
+	for _, l := range leases {
+		if net.ParseIP(filepath.Base(l)) != nil {
+			out = append(out, "address lease "+l)
+		}
+	}
+	return out
 }
 
 // criBundle is the directory containerd gives the shim for a container
