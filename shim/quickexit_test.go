@@ -35,3 +35,41 @@ func TestShimQuickExit(t *testing.T) {
 		h.delete(id)
 	}
 }
+
+// TestShimConcurrentDelete: two Deletes of the same exited init at once
+// (containerd's sandbox exit monitor and a failed RunPodSandbox's cleanup
+// do this) both succeed with the same exit status; the shim's idle exit
+// waits for both. A later Delete says NotFound.
+func TestShimConcurrentDelete(t *testing.T) {
+	h := newHarness(t, "condel")
+	h.create("d1", h.bundle(nil, "sh", "-c", "exit 3"), nil)
+	h.startTask("d1", "")
+	if c := h.wait("d1", ""); c != 3 {
+		t.Fatalf("exit code %d, want 3", c)
+	}
+	type result struct {
+		res *taskapi.DeleteResponse
+		err error
+	}
+	results := make(chan result, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			res, err := h.task.Delete(context.Background(), &taskapi.DeleteRequest{ID: "d1"})
+			results <- result{res, err}
+		}()
+	}
+	for i := 0; i < 2; i++ {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("concurrent delete %d: %v (code %v), want success", i, r.err, code(r.err))
+		} else if r.res.ExitStatus != 3 {
+			t.Errorf("concurrent delete %d: exit status %d, want 3", i, r.res.ExitStatus)
+		}
+	}
+	h.mu.Lock()
+	h.created = nil
+	h.mu.Unlock()
+	if _, err := h.task.Delete(context.Background(), &taskapi.DeleteRequest{ID: "d1"}); code(err) != codes.NotFound {
+		t.Errorf("delete after delete: %v, want NotFound", err)
+	}
+}
