@@ -12,6 +12,10 @@
 #     to check our encoding.
 # and fails when cmd/slrt (the CLI) links protobuf at all: only the shim
 # speaks protobuf; the engine's stats are plain Go types (~1 MB).
+# The binaries a node runs (cmd/slrt, the shim) must not link the node
+# installer's HTTPS client and TOML parser either (net/http, crypto/tls,
+# crypto/x509, go-toml, k8s/...: ~3 MB of slrt's 10.9 MB, bench REPORT §4):
+# those live in cmd/slrt-installer, which only the installer image carries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 allowed='^google\.golang\.org/grpc/(codes|status|internal/status|internal|grpclog|grpclog/internal|connectivity|serviceconfig)$'
@@ -33,6 +37,17 @@ if [ -n "$cli" ]; then
   echo "check-deps: cmd/slrt must not link protobuf; it comes in through:" >&2
   go list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/slrt |
     awk '$1 !~ /^google\.golang\.org\/protobuf/ { for (i = 2; i <= NF; i++) if ($i ~ /^google\.golang\.org\/protobuf/) { print "  " $1; break } }' >&2
+  exit 1
+fi
+node=$(go list -deps ./cmd/slrt ./cmd/containerd-shim-slrt-v2 |
+  grep -E '^(net/http|crypto/tls|crypto/x509|github\.com/pelletier/go-toml|github\.com/slrt/slrt/k8s)(/|$)' || true)
+if [ -n "$node" ]; then
+  echo "check-deps: cmd/slrt and the shim must not link the installer's HTTPS/TOML code (it belongs in cmd/slrt-installer):" >&2
+  echo "$node" | sed 's/^/  /' >&2
+  for p in $node; do
+    echo "  $p is imported by: $(go list -deps -f '{{.ImportPath}} {{join .Imports " "}}' ./cmd/slrt ./cmd/containerd-shim-slrt-v2 |
+      awk -v p="$p" '{for (i = 2; i <= NF; i++) if ($i == p) print $1}' | sort -u | tr '\n' ' ')" >&2
+  done
   exit 1
 fi
 echo "check-deps: ok ($(wc -l <<<"$deps") packages)"

@@ -54,7 +54,6 @@ var commands = []*command{
 	createCommand, deleteCommand, eventsCommand, execCommand, featuresCommand,
 	killCommand, listCommand, pauseCommand, psCommand, resumeCommand,
 	runCommand, specCommand, startCommand, stateCommand, updateCommand,
-	installCommand, uninstallCommand,
 	fgacCommand,
 }
 
