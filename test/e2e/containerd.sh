@@ -182,15 +182,31 @@ write_cri_config() {
 [ttrpc]
   address = "'$SOCK.ttrpc'"
 '
+	# NRI (1.7 and 2.x; 1.6 has none) with its socket in the instance
+	# folder, for critest's NRI specs (--nri-socket); no plugins of ours.
+	local nri='' nri_off='"io.containerd.nri.v1.nri", '
+	case $VERSION in
+	1.6 | 1.6.*) ;;
+	*)
+		nri_off=
+		mkdir -p "$DIR/nri/plugins" "$DIR/nri/conf.d"
+		nri='
+  [plugins."io.containerd.nri.v1.nri"]
+    disable = false
+    socket_path = "'$DIR/nri/nri.sock'"
+    plugin_path = "'$DIR/nri/plugins'"
+    plugin_config_path = "'$DIR/nri/conf.d'"'
+		;;
+	esac
 	case $VERSION in
 	1.6 | 1.6.* | 1.7 | 1.7.*)
 		cat >"$CFG" <<C
 version = 2
 root = "$DIR/root"
 state = "$DIR/state"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp"]
+disabled_plugins = ["io.containerd.internal.v1.opt", ${nri_off}"io.containerd.tracing.processor.v1.otlp"]
 $common
-[plugins]
+[plugins]$nri
   [plugins."io.containerd.grpc.v1.cri"]
     sandbox_image = "registry.k8s.io/pause:3.10.2"
     restrict_oom_score_adj = true
@@ -223,9 +239,9 @@ C
 version = 3
 root = "$DIR/root"
 state = "$DIR/state"
-disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.nri.v1.nri", "io.containerd.tracing.processor.v1.otlp"]
+disabled_plugins = ["io.containerd.internal.v1.opt", ${nri_off}"io.containerd.tracing.processor.v1.otlp"]
 $common
-[plugins]
+[plugins]$nri
   [plugins."io.containerd.shim.v1.manager"]
     socket_dir = "$DIR/state/s"
   [plugins."io.containerd.cri.v1.images"]
@@ -636,6 +652,7 @@ env)
 		"$([ -f "$DIR/cri" ] && echo 1 || echo 0)" "$CRI_TOOLS/crictl" "$DIR/crictl.yaml" "$CRI_TOOLS/critest" "$CRI_TOOLS" \
 		"$DIR/hostpaths" "$BR" "$SUBNET.0/24" "127.0.0.1:$REGPORT" "$IMAGES"
 	printf 'FGAC_POLICY=%q\nFGAC_SOCKET=%q\n' "$FGAC_POLICY" "$FGAC_SOCKET"
+	printf 'NRI_SOCKET=%q\n' "$([ -S "$DIR/nri/nri.sock" ] && echo "$DIR/nri/nri.sock")"
 	;;
 *)
 	echo "usage: $0 start|stop|restart|status|ctr ARGS...|crictl ARGS...|registry|env" >&2

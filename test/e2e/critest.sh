@@ -11,6 +11,7 @@
 # what it started. Same environment as containerd.sh, plus:
 #   CRITEST_PARALLEL  ginkgo processes (default 2)
 #   CRITEST_ARGS      more critest flags, e.g. --ginkgo.focus='Streaming'
+#   CRITEST_NRI=1     also the NRI specs, through the daemon's NRI socket (below)
 #   CRITEST_OUT       reports folder (default ${TMPDIR:-/tmp}/slrt-critest-<version>):
 #                     <handler>/critest.log, report.json, junit.xml, summary.tsv
 #
@@ -49,6 +50,16 @@ for s in "${SKIP[@]}"; do
 	skip_why+=${s}$'\n'
 done
 
+# NRI specs (CRITEST_NRI=1): critest's NRI plugins attach to the daemon's
+# NRI socket. Off by default for now: under sl they pass but flaked in 2 of
+# 3 runs here (an NRI test stub's "ttrpc: server closed", and a sandbox
+# whose fresh cgroup directory was gone when its pid was added), against
+# 0 of 3 under runc; without the socket critest skips them, saying so.
+nri_args=()
+if [ "${CRITEST_NRI:-0}" = 1 ] && [ -n "${NRI_SOCKET:-}" ]; then
+	nri_args=(--nri-socket "$NRI_SOCKET")
+fi
+
 # run HANDLER: a crictl smoke (a clear first error), then one critest run;
 # its log and reports in $OUT/HANDLER.
 run() {
@@ -75,6 +86,7 @@ run() {
 			--ginkgo.junit-report "$o/junit.xml" \
 			--ginkgo.timeout 30m \
 			--ginkgo.skip "$skip_re" \
+			${nri_args[@]+"${nri_args[@]}"} \
 			${CRITEST_ARGS:-} >"$o/critest.log" 2>&1
 	) || rc=$?
 	local id
@@ -128,7 +140,7 @@ awk -F'\t' 'FNR == NR {why[$1] = $2; next}
 $1 == "skipped" {
 	r = $3
 	if (r == "") {
-		r = "not run by critest without --benchmark"
+		r = "not selected: a benchmark (critest --benchmark), or left out by --ginkgo.focus/skip"
 		for (p in why) if (index($2, p)) r = "critest.sh --ginkgo.skip: " why[p]
 	}
 	printf "  %s\n      %s\n", $2, r
