@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	grpcstatus "google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
@@ -402,4 +403,44 @@ func TestCRIPodAnnotations(t *testing.T) {
 			t.Errorf("%s config.json: sandbox-id %q, want %q", x.what, v, p.id)
 		}
 	}
+}
+
+// TestCRIKilledFromOutside: a container's init and the pod's sandbox
+// killed with SIGKILL from the host (the OOM killer, an admin): the CRI
+// reports the container EXITED with 137 and the sandbox NOTREADY (what
+// makes kubelet restart them), and the pod is removed cleanly.
+func TestCRIKilledFromOutside(t *testing.T) {
+	c := criSetup(t)
+	p := c.runPod(t, criPodConfig(t, "killed"))
+	victim := c.run(t, p, c.containerConfig(p, "victim", "sleep", "1000"))
+	other := c.run(t, p, c.containerConfig(p, "other", "sleep", "1000"))
+
+	if err := unix.Kill(c.hostPid(t, victim), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.waitExited(t, victim); st.ExitCode != 137 || st.Reason != "Error" {
+		t.Errorf("killed container: exit %d reason %q, want 137 Error", st.ExitCode, st.Reason)
+	}
+	if st := c.status(t, other); st.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		t.Errorf("the pod's other container: %v", st.State)
+	}
+
+	if err := unix.Kill(c.sandboxPid(t, p.id), unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var state runtimeapi.PodSandboxState
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		ps, err := c.rt.PodSandboxStatus(criCtx(t), &runtimeapi.PodSandboxStatusRequest{PodSandboxId: p.id})
+		if err != nil {
+			t.Fatalf("PodSandboxStatus: %v", err)
+		}
+		if state = ps.Status.State; state == runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+			break
+		}
+	}
+	if state != runtimeapi.PodSandboxState_SANDBOX_NOTREADY {
+		t.Errorf("sandbox killed: state %v after 20s, want NOTREADY", state)
+	}
+	// the pod's removal (its cleanup) stops the other container; the leak
+	// check then finds nothing
 }
