@@ -303,7 +303,7 @@ func TestCRIMultiContainerPod(t *testing.T) {
 					t.Errorf("container %s: shim %d, the pod's first container has %d", id, pp, shim)
 				}
 			}
-			if n := shimCount(); n != 1 {
+			if n := waitShims(1); n != 1 {
 				t.Errorf("%d shims for one pod: %v", n, shims())
 			}
 			// Network, IPC and UTS are the pod's; the pid namespace is the
@@ -365,7 +365,7 @@ func TestCRIContainerRestart(t *testing.T) {
 	if out := c.sh(t, id, "echo ok"); out != "ok\n" {
 		t.Errorf("after restarts: %q", out)
 	}
-	if n := shimCount(); n != 1 {
+	if n := waitShims(1); n != 1 {
 		t.Errorf("%d shims for one pod after restarts", n)
 	}
 }
