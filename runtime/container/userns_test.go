@@ -325,3 +325,44 @@ func TestV2JoinUserNS(t *testing.T) {
 		t.Errorf("inside: exit %+v, %q; want 0::/ (its own cgroup namespace)", st, out)
 	}
 }
+
+// TestJoinUserNamespaceCloneFails: when slrt-nsenter cannot make the
+// container's namespaces inside the joined one (here its limit of IPC
+// namespaces is 0, set from inside it), Create fails naming the step and
+// the errno the helper reported, with nothing left behind.
+func TestJoinUserNamespaceCloneFails(t *testing.T) {
+	e := newEnv(t)
+	const base = 700000
+	h := newHolder(t, base)
+	// The limit is the user namespace's own sysctl: written by its root.
+	set := exec.Command("nsenter", "-t", fmt.Sprint(h.pid), "-U", "--", "sh", "-c", "echo 0 > /proc/sys/user/max_ipc_namespaces")
+	if out, err := set.CombinedOutput(); err != nil {
+		t.Skipf("cannot limit the holder's IPC namespaces: %v %s", err, out)
+	}
+	b := bundleWith(t, func(s *specs.Spec) {
+		setNS(s, specs.UserNamespace, h.userns)
+		s.Linux.UIDMappings, s.Linux.GIDMappings = h.maps, h.maps
+	}, "/bin/true")
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
+	// The helper says it on stderr too (the shim's log, the CLI's terminal).
+	stderr, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	c, err := container.Create(e.root, container.CreateOpts{ID: "noipc", Bundle: b, Stderr: stderr})
+	if err == nil {
+		c.Delete(true)
+		t.Fatal("create succeeded with no IPC namespace left to make")
+	}
+	t.Logf("error: %v", err)
+	if want := "slrt-nsenter: clone the init into new namespaces: no space left on device"; !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q does not say %q", err, want)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "noipc")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("state dir left behind after a failed create")
+	}
+	if got, _ := os.ReadFile(stderr.Name()); string(got) != "slrt-nsenter: clone the init into new namespaces: errno 28\n" {
+		t.Errorf("stderr = %q", got)
+	}
+}
