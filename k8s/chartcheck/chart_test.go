@@ -343,6 +343,11 @@ func checkPodSpec(t *testing.T, kind string, obj map[string]any, c valuesCase, v
 		t.Fatalf("%s has %d containers, want 1", kind, len(containers))
 	}
 	ctr := containers[0]
+	// The installer is a binary of its own (cmd/slrt-installer), the
+	// image's entrypoint; /slrt beside it is what gets copied to the node.
+	if cmd := fmt.Sprint(ctr["command"]); cmd != "[/slrt-installer]" {
+		t.Errorf("%s command %s, want [/slrt-installer]", kind, cmd)
+	}
 	if img, _ := ctr["image"].(string); !strings.Contains(img, ":") {
 		t.Errorf("%s image %q has no tag", kind, img)
 	}
@@ -416,6 +421,9 @@ func checkFGAC(t *testing.T, cm, ds map[string]any, c valuesCase) {
 	ctr := containers[0]
 	if get(ctr, "securityContext", "privileged") != true {
 		t.Error("agent container is not privileged")
+	}
+	if cmd := fmt.Sprint(ctr["command"]); cmd != "[/slrt]" {
+		t.Errorf("agent command %s, want [/slrt] (the node's CLI serves FGAC)", cmd)
 	}
 	var args []string
 	for _, a := range ctr["args"].([]any) {

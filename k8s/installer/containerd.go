@@ -102,7 +102,7 @@ func planContainerdInstall(h host, config string, r Runtime) ([]change, error) {
 		return []change{*c}, nil
 	}
 	if blk != nil {
-		return nil, fmt.Errorf("%s is version %d but holds a block from a version 2 install: run slrt uninstall first", config, v)
+		return nil, fmt.Errorf("%s is version %d but holds a block from a version 2 install: run slrt-installer uninstall first", config, v)
 	}
 	return planDropin(h, config, data, m, r, true)
 }

@@ -6,8 +6,9 @@
 #   OUTDIR/pause.tar      localhost/slrt/pause:e2e — the pod sandbox: the
 #                         busybox rootfs (make image) running sleep
 #   OUTDIR/installer.tar  localhost/slrt/slrt-installer:e2e — what
-#                         k8s/Dockerfile builds: FROM scratch, /slrt and
-#                         /containerd-shim-slrt-v2 (make build shim)
+#                         k8s/Dockerfile builds: FROM scratch, /slrt-installer
+#                         (the entrypoint), /slrt and /containerd-shim-slrt-v2
+#                         (make build shim)
 #
 # Plain tar, gzip and sha256sum; fixed mtimes and owners.
 set -euo pipefail
@@ -53,11 +54,11 @@ pack() {
 pack "$build/busybox/rootfs" localhost/slrt/pause:e2e \
 	'{"Env":["PATH=/usr/sbin:/usr/bin:/sbin:/bin"],"Cmd":["/bin/sleep","2147483647"]}' "$out/pause.tar"
 
-for b in slrt containerd-shim-slrt-v2; do
+for b in slrt-installer slrt containerd-shim-slrt-v2; do
 	[ -x "$build/$b" ] || { echo "k8s-images.sh: no $build/$b (make build shim)" >&2; exit 1; }
 done
 inst=$(mktemp -d)
-cp "$build/slrt" "$build/containerd-shim-slrt-v2" "$inst/"
-pack "$inst" localhost/slrt/slrt-installer:e2e '{"Entrypoint":["/slrt"]}' "$out/installer.tar"
+cp "$build/slrt-installer" "$build/slrt" "$build/containerd-shim-slrt-v2" "$inst/"
+pack "$inst" localhost/slrt/slrt-installer:e2e '{"Entrypoint":["/slrt-installer"],"Cmd":["--help"]}' "$out/installer.tar"
 rm -rf "$inst"
 echo "$out/pause.tar $out/installer.tar"

@@ -15,7 +15,7 @@
 #                    logs, exec, a liveness probe that passes then fails (the
 #                    container is restarted), a container that exits and is
 #                    restarted, a slrt.io/* annotation in the shim's bundle
-#   helm uninstall -> the pre-delete Job runs slrt uninstall: node unlabelled,
+#   helm uninstall -> the pre-delete Job runs slrt-installer uninstall: node unlabelled,
 #                    containerd's config restored byte for byte, binaries gone
 #
 #   test/e2e/k8s.sh run     everything above, then down (default)
@@ -322,6 +322,8 @@ check() {
 	cmp -s "$CFG" "$K/config.orig" && die "config unchanged after install"
 	grep -q 'runtimes.sl' "$NODEFS/etc/containerd/conf.d/slrt.toml" || die "no drop-in"
 	[ -x "$BIN/containerd-shim-slrt-v2" ] || die "no shim in the bin dir"
+	# The installer copies the node's two binaries, never itself.
+	[ "$(ls "$BIN" | tr '\n' ' ')" = "containerd-shim-slrt-v2 slrt " ] || die "bin dir holds: $(ls "$BIN")"
 	kc get runtimeclass sl -o yaml | grep -E 'handler|slrt.io/installed'
 
 	say "pod on sl: Running, logs, exec"
@@ -361,7 +363,7 @@ check() {
 		die "sl-exit: last exit code $(kc get pod sl-exit -o jsonpath='{.status.containerStatuses[0].lastState}')"
 	kc delete pod sl-web sl-exit --wait=true --timeout=60s >/dev/null
 
-	say "helm uninstall (pre-delete Job runs slrt uninstall)"
+	say "helm uninstall (pre-delete Job runs slrt-installer uninstall)"
 	"$HELM" uninstall slrt --namespace "$NS" --wait --timeout 180s
 	kc -n "$NS" wait --for=delete pod --all --timeout=60s >/dev/null
 	cmp "$CFG" "$K/config.orig" || { diff "$K/config.orig" "$CFG" || true; die "config not restored"; }
