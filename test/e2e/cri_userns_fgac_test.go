@@ -22,20 +22,16 @@ import (
 	"github.com/slrt/slrt/fgac/policy"
 )
 
-// slrtBin is $SLRT_BIN, or slrt built once from this checkout (the FGAC
-// agent needs no embedded init, so a plain go build serves).
+// slrtBin is $SLRT_BIN, or slrt built once from this checkout into the
+// daemon's instance folder (containerd.sh stop removes it). The FGAC
+// agent needs no embedded init, so a plain go build serves.
 func slrtBin(t *testing.T) string {
 	t.Helper()
 	if b := os.Getenv("SLRT_BIN"); b != "" {
 		return b
 	}
 	slrtBuild.once.Do(func() {
-		dir, err := os.MkdirTemp("", "slrt-e2e-bin-")
-		if err != nil {
-			slrtBuild.err = err
-			return
-		}
-		slrtBuild.path = filepath.Join(dir, "slrt")
+		slrtBuild.path = filepath.Join(env["DIR"], "slrt")
 		cmd := exec.Command("go", "build", "-o", slrtBuild.path, "./cmd/slrt")
 		cmd.Dir = filepath.Join(filepath.Dir(script), "../..")
 		if out, err := cmd.CombinedOutput(); err != nil {
