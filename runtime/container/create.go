@@ -130,6 +130,8 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		setgroups:  !rootless,
 		cg:         c.cgMgr,
 		stdin:      opts.Stdin, stdout: opts.Stdout, stderr: opts.Stderr,
+		// made just now by makeCgroup, so it cannot be frozen
+		bornInCgroup: true,
 	}
 	if opts.Shell != nil {
 		// The shell made its namespaces already, without the cgroup one:

@@ -30,9 +30,14 @@ type spawnReq struct {
 	// setgroups allowed in a new user namespace (only when root made it).
 	setgroups bool
 	cg        *cgroups.Manager
-	stdin     *os.File
-	stdout    *os.File
-	stderr    *os.File
+	// bornInCgroup clones the init from a thread inside cg's v1 cgroups
+	// (and into its v2 one with CLONE_INTO_CGROUP), so it starts there and
+	// is never moved (see cgroups.Manager.EnterThread). Only for a cgroup
+	// just made, which cannot be frozen.
+	bornInCgroup bool
+	stdin        *os.File
+	stdout       *os.File
+	stderr       *os.File
 	// extra are passed as fd 4, 5, ... (fd 3 is always the sync socket).
 	extra []*os.File
 	// userns, when set, is a user namespace to join: only a
@@ -92,9 +97,14 @@ func spawn(r *spawnReq) (*child, error) {
 	childEnd := os.NewFile(uintptr(fds[1]), "sync")
 	defer childEnd.Close()
 
+	born := r.bornInCgroup && r.cg != nil
 	var cgFD *os.File
 	if r.cg != nil {
-		if cgFD, err = r.cg.UnifiedFD(); err != nil {
+		open := r.cg.UnifiedFD
+		if born {
+			open = r.cg.CloneFD
+		}
+		if cgFD, err = open(); err != nil {
 			unix.Close(fds[0])
 			return nil, err
 		}
@@ -156,12 +166,18 @@ func spawn(r *spawnReq) (*child, error) {
 	}
 
 	cmd := newCmd(cgFD != nil)
-	err = namespaces.Spawn(r.join, cmd.Start)
-	placed := cgFD != nil && err == nil
-	if err != nil && cgFD != nil {
+	if born {
+		err = startInCgroup(r.cg, r.join, cmd.Start)
+	} else {
+		err = namespaces.Spawn(r.join, cmd.Start)
+	}
+	placed := err == nil && (cgFD != nil || born)
+	if err != nil && (cgFD != nil || born) {
 		// CLONE_INTO_CGROUP can fail where a plain write to
-		// cgroup.procs works (e.g. a cgroup of a threaded type); an
-		// exec.Cmd cannot be started twice, so build a fresh one.
+		// cgroup.procs works (e.g. a cgroup of a threaded type), and a
+		// clone from inside the cgroup where the spawning thread counts
+		// against a tiny pids.max; an exec.Cmd cannot be started twice,
+		// so build a fresh one and place the init by Add.
 		cmd = newCmd(false)
 		err = namespaces.Spawn(r.join, cmd.Start)
 	}
@@ -194,6 +210,43 @@ func spawn(r *spawnReq) (*child, error) {
 		}
 	}
 	return c, nil
+}
+
+// startInCgroup runs start, after joining the namespaces in join, on a
+// thread that has entered cg's v1 cgroups, and brings the thread back. The
+// thread is its own goroutine's: if it cannot come back it stays locked and
+// exits with that goroutine, never running other code in the container's
+// cgroups. Its CPU affinity, which entering and leaving a cpuset resets, is
+// restored.
+func startInCgroup(cg *cgroups.Manager, join []namespaces.Target, start func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		errc <- namespaces.Spawn(join, func() error {
+			runtime.LockOSThread()
+			var cpus unix.CPUSet
+			if err := unix.SchedGetaffinity(0, &cpus); err != nil {
+				runtime.UnlockOSThread()
+				return fmt.Errorf("read the spawning thread's CPU affinity: %w", err)
+			}
+			leave, err := cg.EnterThread()
+			if err != nil {
+				if !cgroups.ThreadStuck(err) {
+					runtime.UnlockOSThread()
+				}
+				return err
+			}
+			err = start()
+			if lerr := leave(); lerr != nil {
+				// The init is placed; only this thread is lost.
+				Warnf("%v", lerr)
+				return err
+			}
+			unix.SchedSetaffinity(0, &cpus)
+			runtime.UnlockOSThread()
+			return err
+		})
+	}()
+	return <-errc
 }
 
 // helperPath returns a /proc/self/fd path to the init helper whose fd
