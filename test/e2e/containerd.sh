@@ -21,7 +21,10 @@
 #                    containerd.pid, containerd.log, root/, state/, bin/
 #   SLRT_SHIM        the shim (default <repo>/build/containerd-shim-slrt-v2)
 #   SLRT_TOOLS       tools.sh's folder
-#   SLRT_NAMESPACE   containerd namespace ctr uses (default slrt-e2e)
+#   SLRT_NAMESPACE   containerd namespace ctr uses (default slrt-e2e-<N>, N
+#                    from the instance folder: containers' cgroups are
+#                    /<namespace>/<id>, so instances of the same tests on one
+#                    host, say two SLRT_E2E_DIRs, must not share it)
 #   SLRT_CRI=1       start with the CRI plugin on (below)
 #   SLRT_FGAC_POLICY, SLRT_FGAC_SOCKET  where the shims look for the FGAC
 #                    policy and agent (default $DIR/fgac/fgac.json and
@@ -75,7 +78,6 @@ DIR=$BASE/$VERSION
 SHIM=${SLRT_SHIM:-$repo/build/containerd-shim-slrt-v2}
 FGAC_POLICY=${SLRT_FGAC_POLICY:-$DIR/fgac/fgac.json}
 FGAC_SOCKET=${SLRT_FGAC_SOCKET:-$DIR/fgac/fgac.sock}
-NS=${SLRT_NAMESPACE:-slrt-e2e}
 SOCK=$DIR/containerd.sock
 PIDFILE=$DIR/containerd.pid
 LOG=$DIR/containerd.log
@@ -87,6 +89,7 @@ IMAGES=${SLRT_CRI_IMAGES:-$repo/build/cri-images}
 # CRI-mode names, one set per instance folder, so two instances (another
 # version, another SLRT_E2E_DIR) never share a bridge, subnet or port.
 N=$(($(printf %s "$DIR" | cksum | cut -d' ' -f1) % 200 + 20))
+NS=${SLRT_NAMESPACE:-slrt-e2e-$N}
 BR=slrtcri$N
 CNINET=slrt-cri-$N
 SUBNET=10.235.$N
