@@ -372,6 +372,12 @@ cri_host_undo() {
 	fi
 	# libcni's result cache is fixed at /var/lib/cni: our network's only
 	rm -f /var/lib/cni/results/"$CNINET"-* 2>/dev/null || true
+	# and containerd's loopback network results of this instance's pods
+	# (left when a pod was not torn down through the CRI)
+	local sb
+	for sb in "$DIR"/root/io.containerd.grpc.v1.cri/sandboxes/*; do
+		[ -d "$sb" ] && rm -f /var/lib/cni/results/cni-loopback-"${sb##*/}"-lo
+	done
 	rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
 	if mountpoint -q "$DIR/hostpaths" 2>/dev/null; then
 		umount -R "$DIR/hostpaths" 2>/dev/null || umount -l "$DIR/hostpaths" 2>/dev/null || true
@@ -600,7 +606,12 @@ stop() {
 			sleep 0.1
 		done
 	fi
-	[ -z "$(in_ns)" ] || die "processes still in the namespace: $(in_ns)"
+	if [ -n "$(in_ns)" ]; then
+		# Undo the host-side changes anyway (bridge, iptables, mounts on
+		# the host, CNI cache); the folder stays for a look.
+		cri_host_undo
+		die "processes still in the namespace: $(in_ns) (kept $DIR)"
+	fi
 	# The namespace is gone with its last process: its /run tmpfs, the
 	# snapshot and rootfs mounts with it. Mounts on the host side would only
 	# come from a shim run outside the namespace: undo them too.
