@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/slrt/slrt/bench/result"
 )
@@ -92,6 +93,12 @@ func (b *bench) latency() ([]result.Sample, error) {
 				if err := o.prepare(c, id); err != nil {
 					return nil, err
 				}
+				// Moving a process with cgroup.procs waits for an RCU
+				// grace period (0.2-34 ms here) unless another move
+				// happened just before: back to back, each runtime's
+				// create would pre-pay the next one's. Idle first, as on
+				// a node where containers start seconds apart.
+				time.Sleep(b.gap)
 				s, err := b.r.measure(c.rt.Bin, o.timed(c, id)...)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", o.name, err)

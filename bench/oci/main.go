@@ -43,6 +43,8 @@ type bench struct {
 	runtimes    []*runtime
 	r           *runner
 	verbose     bool
+	// gap is the idle time before each timed command (see latency).
+	gap time.Duration
 }
 
 func (b *bench) logf(format string, a ...any) {
@@ -67,6 +69,7 @@ func main() {
 		shim     = flag.String("shim", "build/containerd-shim-slrt-v2", "slrt shim binary (sizes only, when it exists)")
 		peers    = flag.String("peers", "runc,crun", "peer runtimes, looked up in $PATH")
 		parkedN  = flag.Int("parked", 10, "containers parked at once for the shared-PSS figure")
+		gap      = flag.Duration("gap", 100*time.Millisecond, "idle time before each timed command, so none pays or is spared another's cgroup migration cost")
 	)
 	flag.Parse()
 	if *scratch == "" {
@@ -80,7 +83,7 @@ func main() {
 	}
 	o := output{Run: result.Run{Started: time.Now(), LoadStart: result.ReadLoad(), Runs: *runs}, Machine: describeMachine()}
 
-	b := &bench{runs: *runs, diskRoot: *diskRoot, verbose: true}
+	b := &bench{runs: *runs, diskRoot: *diskRoot, verbose: true, gap: *gap}
 	var err error
 	if b.bundle, err = bundle.Make(*image, filepath.Join(*scratch, "bundle"), []string{"/bin/true"}); err != nil {
 		log.Fatal(err)
