@@ -36,8 +36,9 @@ type proc struct {
 	// published, and taken before its exit event: a process that exits at
 	// once is still seen to start first.
 	order sync.Mutex
-	// startReplied is when the init's Start returned (zero before): see
-	// startSettle.
+	// settle: a CRI app container's init, whose exit waits out
+	// startSettle; startReplied is when its Start returned (zero before).
+	settle       bool
 	startReplied time.Time
 
 	mu     sync.Mutex
@@ -82,10 +83,16 @@ func (p *proc) started(pid int, io *procIO) {
 // RemoveContainer in between fails "container is still running" (critest
 // "should return the same image identifier across all APIs", one run in
 // two). The runc shim's slower start and exit path hides the same race.
+// Only CRI app containers wait (the race is in the CRI plugin): ctr, the
+// sandbox and embedded use publish at once. The exact interleaving inside
+// containerd is not pinned down yet; this is a workaround, not a fix.
 const startSettle = 50 * time.Millisecond
 
 // markStartReplied records that the init's Start is returning.
 func (p *proc) markStartReplied() {
+	if !p.settle {
+		return
+	}
 	p.mu.Lock()
 	p.startReplied = time.Now()
 	p.mu.Unlock()

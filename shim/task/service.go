@@ -197,6 +197,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		}
 	}
 	p := newProc(r.ID, "", st)
+	p.settle = spec.Annotations[criContainerType] == "container"
 	var c *container.Container
 	err = s.reaper.spawn(func() (int, error) {
 		var err error
