@@ -61,7 +61,7 @@ func (m *Manager) v1DirsFor(ctrls []string) map[string]string {
 // then fails with ENOSPC, so each new cpuset directory (and each new parent)
 // gets its parent's values first. Resources are applied afterwards by
 // apply, which names what failed.
-func (m *Manager) createV1(created *[]string) error {
+func (m *Manager) createV1(created *[]chain) error {
 	ctrls := v1Mounted()
 	if len(ctrls) == 0 {
 		return fmt.Errorf("create cgroup %s: no v1 controller is mounted under %s", m.loc, v1Root)

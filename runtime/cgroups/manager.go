@@ -10,6 +10,7 @@
 package cgroups
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,13 +69,14 @@ func New(cgroupsPath string, systemd bool, id string, res *specs.LinuxResources)
 		return nil, err
 	}
 
-	// Remember, per hierarchy, the top-most directory this call creates so a
-	// failure can remove exactly those (and nothing a sibling owns).
-	var created []string
+	// Remember, per hierarchy, the directory this call makes and the
+	// top-most missing ancestor, so a failure removes its own chain and
+	// nothing a sibling created meanwhile (see removeChain).
+	var created []chain
 	defer func() {
 		if retErr != nil {
-			for _, top := range created {
-				_ = removeTree(top)
+			for _, c := range created {
+				removeChain(c)
 			}
 		}
 	}()
@@ -176,9 +178,13 @@ func (m *Manager) validateMode(res *specs.LinuxResources) error {
 	return nil
 }
 
+// chain is what creating one cgroup directory makes: leaf and its missing
+// ancestors up to top.
+type chain struct{ leaf, top string }
+
 // appendTop records the top-most missing ancestor of dir (inside its
 // hierarchy), i.e. the first directory that creating dir will make.
-func appendTop(created []string, dir string) []string {
+func appendTop(created []chain, dir string) []chain {
 	top := ""
 	for d := dir; d != "/" && d != "."; d = filepath.Dir(d) {
 		if _, err := os.Lstat(d); err == nil {
@@ -187,7 +193,24 @@ func appendTop(created []string, dir string) []string {
 		top = d
 	}
 	if top != "" {
-		created = append(created, top)
+		created = append(created, chain{leaf: dir, top: top})
 	}
 	return created
+}
+
+// removeChain undoes a failed creation: rmdir from the leaf upwards, up to
+// the top it made, stopping at the first directory that is not empty. A
+// sibling created concurrently under a shared new parent (two containers
+// of a new pod) keeps its directory and that parent: removing the whole
+// tree from the top would take the sibling's cgroup before it holds a
+// process, and its add of the pid would then fail with ENOENT.
+func removeChain(c chain) {
+	for d := c.leaf; ; d = filepath.Dir(d) {
+		if err := unix.Rmdir(d); err != nil && !errors.Is(err, unix.ENOENT) {
+			return
+		}
+		if d == c.top || d == "/" || d == "." {
+			return
+		}
+	}
 }

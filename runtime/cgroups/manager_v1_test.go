@@ -323,3 +323,33 @@ func mapsEqual(a, b map[string]string) bool {
 	}
 	return true
 }
+
+// TestRemoveChainKeepsSiblings: undoing a failed New removes its own
+// directory and the empty ancestors it made, but a sibling that another
+// create made meanwhile under the same new parent keeps its directory and
+// so that parent (two containers of a new pod created at once).
+func TestRemoveChainKeepsSiblings(t *testing.T) {
+	requireCgroups(t)
+	parent := testParent(t)
+	for _, mnt := range cgroupMounts(t) {
+		mine := filepath.Join(mnt, parent, "pod", "mine")
+		sibling := filepath.Join(mnt, parent, "pod", "sibling")
+		for _, d := range []string{mine, sibling} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		removeChain(chain{leaf: mine, top: filepath.Join(mnt, parent)})
+		if _, err := os.Stat(mine); !os.IsNotExist(err) {
+			t.Errorf("%s: not removed (%v)", mine, err)
+		}
+		if _, err := os.Stat(sibling); err != nil {
+			t.Errorf("sibling %s removed with the failed create's chain: %v", sibling, err)
+		}
+		// the sibling's own chain takes the rest once it is empty
+		removeChain(chain{leaf: sibling, top: filepath.Join(mnt, parent)})
+		if _, err := os.Stat(filepath.Join(mnt, parent)); !os.IsNotExist(err) {
+			t.Errorf("%s: not removed after the last child (%v)", filepath.Join(mnt, parent), err)
+		}
+	}
+}

@@ -23,7 +23,9 @@ func TestV1Rename(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := startIn(t, staging, "sleep 1000")
+	// exec: the test counts the cgroup's processes, and a shell that forks
+	// sleep would hold two.
+	cmd := startIn(t, staging, "exec sleep 1000")
 	pid := cmd.Process.Pid
 
 	if _, err := staging.Rename(parent+"/other/ctr", false, "ctr", nil); !errors.Is(err, ErrNotRenamable) {
