@@ -15,6 +15,9 @@
 #                    logs, exec, a liveness probe that passes then fails (the
 #                    container is restarted), a container that exits and is
 #                    restarted, a slrt.io/* annotation in the shim's bundle
+#   fast start       -> a pod with slrt.io/fast-start "2" and slrt.io/cpu-affinity
+#                    runs pinned; its restarted container is one of the parked
+#                    shells; slrt.io/sched fifo:50 is refused, naming the annotation
 #   helm uninstall -> the pre-delete Job runs slrt-installer uninstall: node unlabelled,
 #                    containerd's config restored byte for byte, binaries gone
 #
@@ -283,14 +286,16 @@ Y
 	say "node $NODE Ready"
 }
 
-# pod NAME COMMAND [EXTRA-SPEC-YAML]: a busybox pod on RuntimeClass sl.
+# pod NAME COMMAND [EXTRA-SPEC-YAML [EXTRA-ANNOTATIONS]]: a busybox pod on
+# RuntimeClass sl; EXTRA-ANNOTATIONS are more "key: value" entries of the
+# annotations map, each starting with a comma.
 pod() {
 	kc apply -f - >/dev/null <<Y
 apiVersion: v1
 kind: Pod
 metadata:
   name: $1
-  annotations: {slrt.io/e2e: "annotation-of-$1"}
+  annotations: {slrt.io/e2e: "annotation-of-$1"${4:-}}
 spec:
   runtimeClassName: sl
   terminationGracePeriodSeconds: 1
@@ -304,6 +309,100 @@ Y
 }
 
 restarts() { kc get pod "$1" -o jsonpath='{.status.containerStatuses[0].restartCount}'; }
+
+# ctrpid POD: the host pid of the pod's running container (containerd's
+# task list, by the container id kubelet reports).
+ctrpid() {
+	local cid
+	cid=$(kc get pod "$1" -o jsonpath='{.status.containerStatuses[0].containerID}')
+	"$CTDDIR/ctr" -a "$SOCK" -n k8s.io task ls | awk -v id="${cid#containerd://}" '$1 == id && $3 == "RUNNING" { print $2 }'
+}
+
+# parked SHIM: the shim's children still running slrt-init from its memfd,
+# in order. While the pod's sandbox and container run, these are the pod's
+# fast-start shells (a container created but not started would be one too,
+# but kubelet starts each right after creating it).
+parked() {
+	local p
+	for p in $(cat /proc/"$1"/task/*/children 2>/dev/null); do
+		case $(readlink "/proc/$p/exe" 2>/dev/null) in /memfd:*) echo "$p" ;; esac
+	done | sort -n | tr '\n' ' '
+}
+
+# fast_start: issue 9 on a real kubelet. A pod annotated slrt.io/fast-start
+# "2" and slrt.io/cpu-affinity (the node's last CPU) runs pinned there; its
+# shim keeps two parked shells beside it; when the container exits, the one
+# kubelet starts in its place is one of those shells (its pid was a parked
+# shell's: the shell execs the workload in place), pinned too. A pod asking
+# for slrt.io/sched fifo:50 is refused by this node (a new cgroup has no
+# cpu.rt_runtime_us budget), and kubelet reports the error naming the
+# annotation.
+fast_start() {
+	local cpu=$(($(nproc) - 1))
+	say "fast start: slrt.io/fast-start 2, slrt.io/cpu-affinity $cpu; a restarted container comes from a parked shell"
+	pod sl-fast 'grep Cpus_allowed_list /proc/self/status; echo run; sleep 10; exit 1' '' \
+		", slrt.io/fast-start: \"2\", slrt.io/cpu-affinity: \"$cpu\""
+	kc wait --for=condition=Ready pod/sl-fast --timeout=120s >/dev/null
+	local pid shim shells="" new
+	pid=$(ctrpid sl-fast)
+	[ -n "$pid" ] || die "sl-fast: no running task"
+	shim=$(awk '{ print $4 }' "/proc/$pid/stat")
+	[ "$(readlink "/proc/$shim/exe")" = "$BIN/containerd-shim-slrt-v2" ] || die "sl-fast: $pid's parent $shim is not the shim"
+	# Two shells while the first container runs (the pool refills 200 ms
+	# after a shell is taken).
+	local end=$((SECONDS + 20))
+	until [ "$(wc -w <<<"$(parked "$shim")")" = 2 ]; do
+		[ $SECONDS -lt $end ] || die "sl-fast: the shim has parked shells '$(parked "$shim")', want 2"
+		sleep 0.2
+	done
+	shells=$(parked "$shim")
+	kc logs sl-fast | grep -x "Cpus_allowed_list:[[:space:]]*$cpu" >/dev/null ||
+		die "sl-fast: affinity: $(kc logs sl-fast | head -1), want $cpu"
+	poll 90 "sl-fast restarted and running" sh -c "[ \"\$('$KUBE/kubectl' get pod sl-fast -o jsonpath='{.status.containerStatuses[0].restartCount}')\" -ge 1 ] &&
+		[ -n \"\$('$KUBE/kubectl' get pod sl-fast -o jsonpath='{.status.containerStatuses[0].state.running}')\" ]"
+	end=$((SECONDS + 10))
+	until new=$(ctrpid sl-fast) && [ -n "$new" ]; do
+		[ $SECONDS -lt $end ] || die "sl-fast: no running task after the restart"
+		sleep 0.2
+	done
+	case " $shells " in
+	*" $new "*) ;;
+	*) die "sl-fast: the restarted container's init $new was not one of the parked shells ($shells)" ;;
+	esac
+	kc logs sl-fast | grep -x "Cpus_allowed_list:[[:space:]]*$cpu" >/dev/null ||
+		die "sl-fast: affinity after the restart: $(kc logs sl-fast | head -1), want $cpu"
+	# The shim's log reaches containerd's: the pool, and no refusal for the
+	# restarted container.
+	grep -q ': fast start with 2 shells$' "$LOGS/containerd.log" || die "sl-fast: the shim did not log its pool"
+	local cid
+	cid=$(kc get pod sl-fast -o jsonpath='{.status.containerStatuses[0].containerID}')
+	! grep "container ${cid#containerd://}: created without a fast-start shell" "$LOGS/containerd.log" ||
+		die "sl-fast: the restarted container was not given a shell"
+	say "the restarted container is parked shell $new of ($shells), pinned to CPU $cpu"
+
+	say "slrt.io/sched fifo:50: refused by this node, the pod says why"
+	pod sl-rt 'exec sleep 3600' '' ', slrt.io/sched: "fifo:50"'
+	local msg=""
+	end=$((SECONDS + 60))
+	until grep -q 'slrt.io/sched' <<<"$msg"; do
+		[ $SECONDS -lt $end ] || die "sl-rt: no error naming slrt.io/sched; status: $(kc get pod sl-rt -o jsonpath='{.status.containerStatuses}')"
+		sleep 0.5
+		msg=$(kc get pod sl-rt -o jsonpath='{.status.containerStatuses[0].state.waiting.message}')
+	done
+	# containerd creates the shim's task in StartContainer, so kubelet
+	# says RunContainerError (the CRI code is FailedPrecondition).
+	case $(kc get pod sl-rt -o jsonpath='{.status.containerStatuses[0].state.waiting.reason}') in
+	RunContainerError | CreateContainerError | CrashLoopBackOff) ;;
+	*) die "sl-rt: $(kc get pod sl-rt -o jsonpath='{.status.containerStatuses[0].state}')" ;;
+	esac
+	grep -q 'the node does not allow it' <<<"$msg" || die "sl-rt: $msg"
+	case $(kc get pod sl-rt -o jsonpath='{.status.containerStatuses[0].lastState.terminated.reason}') in
+	"" | StartError) ;;
+	*) die "sl-rt: a container ran: $(kc get pod sl-rt -o jsonpath='{.status.containerStatuses[0].lastState}')" ;;
+	esac
+	say "sl-rt: $msg"
+	kc delete pod sl-fast sl-rt --wait=true --timeout=60s >/dev/null
+}
 
 check() {
 	say "helm install (installer DaemonSet, restart by signal to containerd's supervisor)"
@@ -362,6 +461,8 @@ check() {
 	[ "$(kc get pod sl-exit -o jsonpath='{.status.containerStatuses[0].lastState.terminated.exitCode}')" = 3 ] ||
 		die "sl-exit: last exit code $(kc get pod sl-exit -o jsonpath='{.status.containerStatuses[0].lastState}')"
 	kc delete pod sl-web sl-exit --wait=true --timeout=60s >/dev/null
+
+	fast_start
 
 	say "helm uninstall (pre-delete Job runs slrt-installer uninstall)"
 	"$HELM" uninstall slrt --namespace "$NS" --wait --timeout 180s
