@@ -89,5 +89,6 @@ func (r *report) method() {
 	r.p("  behind.")
 	r.p("- `bench/ctrd` times `ctr run --rm` (wall around fork to reap; CPU is ctr's own, the daemon's and")
 	r.p("  the shims' work shows in the wall time only) and runs inside the private containerd's mount namespace.")
-	r.p("- Not measured yet (TODO): CRI sandbox+container start p50/p99.")
+	r.p("- `bench/cri` times CRI calls (wall around each gRPC call, on the client) against the private")
+	r.p("  containerd in CRI mode; pods and their cgroups are removed after each, untimed.")
 }

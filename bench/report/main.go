@@ -73,11 +73,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	cr, err := loadCri(*in)
+	if err != nil {
+		log.Fatal(err)
+	}
 	if err := writeData(*in, &o, &e, c); err != nil {
 		log.Fatal(err)
 	}
 	var w strings.Builder
-	r := &report{w: &w, o: &o, e: &e, c: c}
+	r := &report{w: &w, o: &o, e: &e, c: c, cr: cr}
 	r.header(*commit, *mode)
 	r.goals()
 	r.cli()
@@ -86,6 +90,7 @@ func main() {
 		log.Fatal(err)
 	}
 	r.ctrd()
+	r.cri()
 	r.footprint()
 	r.storage()
 	r.method()
@@ -95,10 +100,11 @@ func main() {
 }
 
 type report struct {
-	w *strings.Builder
-	o *ociOut
-	e *engineOut
-	c *ctrdOut // nil: the containerd level was not measured
+	w  *strings.Builder
+	o  *ociOut
+	e  *engineOut
+	c  *ctrdOut // nil: the containerd level was not measured
+	cr *criOut  // nil: the CRI level was not measured
 }
 
 func (r *report) p(format string, a ...any) { fmt.Fprintf(r.w, format+"\n", a...) }
@@ -190,7 +196,7 @@ func (r *report) goals() {
 	r.p("| `ctr run --rm` slrt.v2 vs runc.v2+runc (wall, median of per-round ratios) | ≤ 0.50x | %sx | %s |", f2(ctrRun), mark(ctrRun <= 0.5))
 	r.p("| slrt shim RSS with one pod | ≤ 6 MiB | %s MiB | %s |", f1(rss1), mark(rss1 <= 6))
 	r.p("| slrt shim PSS per pod with %d pods | ≤ 6 MiB | %s MiB | %s |", n, f1(pssN), mark(pssN <= 6))
-	r.p("| CRI start vs runc handler | ≤ 0.6x | not measured yet | TODO |")
+	r.criGoals(mark)
 	r.p("")
 }
 

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"errors"
+	"io/fs"
+	"math"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/slrt/slrt/bench/result"
+)
+
+// criOut mirrors what bench/cri writes (cri.json); only the fields the
+// report uses.
+type criOut struct {
+	result.Run
+	Containerd string   `json:"containerd"`
+	Image      string   `json:"image"`
+	Command    []string `json:"command"`
+	Variants   []struct {
+		Label, Handler string
+		Annotations    map[string]string
+	} `json:"variants"`
+	Samples []result.Sample `json:"samples"`
+}
+
+// The labels bench/cri gives slrt's handler, its fast-start variant and
+// the runc handler (bench/cri.sh: -handlers sl,runc).
+const (
+	criSl   = "sl"
+	criFast = "sl fast-start"
+	criRunc = "runc"
+)
+
+// loadCri reads cri.json; nil when this run did not measure the CRI level.
+func loadCri(dir string) (*criOut, error) {
+	var c criOut
+	err := result.LoadFile(filepath.Join(dir, "cri.json"), &c)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// ratio is the median per-round ratio a/b of op; NaN without data.
+func (c *criOut) ratio(op, a, b string) float64 {
+	if c == nil {
+		return math.NaN()
+	}
+	return result.Median(result.Ratios(c.Samples, op, a, b, wall))
+}
+
+// criGoals writes the Goals rows of the CRI level.
+func (r *report) criGoals(mark func(bool) string) {
+	c := r.cr
+	if c == nil {
+		r.p("| CRI pod start (RunPodSandbox + CreateContainer + StartContainer) `sl` vs `runc` handler | ≤ 0.6x | not measured in this run | |")
+		r.p("| CRI CreateContainer+StartContainer with `slrt.io/fast-start` vs without | ≥ 2x faster | not measured in this run | |")
+		return
+	}
+	start := c.ratio("pod start", criSl, criRunc)
+	fast := 1 / c.ratio("create+start", criFast, criSl)
+	r.p("| CRI pod start (RunPodSandbox + CreateContainer + StartContainer) `sl` vs `runc` handler (median of per-round ratios) | ≤ 0.6x | %sx | %s |", f2(start), mark(start <= 0.6))
+	r.p("| CRI CreateContainer+StartContainer with `slrt.io/fast-start` vs without (how many times faster) | ≥ 2x faster | %sx | %s |", f2(fast), mark(fast >= 2))
+}
+
+func (r *report) cri() {
+	c := r.cr
+	r.p("## 3b. CRI level")
+	r.p("")
+	if c == nil {
+		r.p("Not measured in this run (containerd 2.4.2 not built for the smoke, or `SLRT_BENCH_CRI=0`).")
+		r.p("")
+		return
+	}
+	r.p("`bench/cri.sh`: a private containerd %s in CRI mode (test/e2e/containerd.sh with `SLRT_CRI=1`: CNI", c.Containerd)
+	r.p("bridge, handlers `sl` = io.containerd.slrt.v2 and `runc` = io.containerd.runc.v2 with the host's runc), driven")
+	r.p("by `bench/cri`, a CRI client over gRPC, as kubelet drives it. Per pod: RunPodSandbox; then CreateContainer +")
+	r.p("StartContainer of `%s` (image `%s`, kubelet's masked and", shellJoin(c.Command), c.Image)
+	r.p("read-only paths); the container exits with 1 after 300 ms (a crash) and, once ContainerStatus says EXITED,")
+	r.p("its replacement (attempt 1) is created and started in the same pod, as kubelet restarts it (**restart**).")
+	r.p("Then the pod is stopped and removed. %d rounds after one untimed round (load %s → %s); each round runs", c.Runs, c.LoadStart, c.LoadEnd)
+	r.p("one pod of every variant in turn, so ratios are per round. **pod start** = RunPodSandbox + create+start.")
+	r.p("The fast-start variant's timed creates begin with the pod's pool full (as at steady state) and each is")
+	r.p("checked to have been made from one of the parked shells (its init's pid was a shell's).")
+	r.p("")
+	r.p("| variant | handler | pod annotations |")
+	r.p("|---|---|---|")
+	for _, v := range c.Variants {
+		var ann []string
+		for k, val := range v.Annotations {
+			ann = append(ann, "`"+k+": \""+val+"\"`")
+		}
+		sort.Strings(ann)
+		r.p("| %s | %s | %s |", v.Label, v.Handler, strings.Join(ann, ", "))
+	}
+	r.p("")
+	r.p("| | variant | p50 ms | p10–p90 | p99 ms | / runc | / sl |")
+	r.p("|---|---|---:|---:|---:|---:|---:|")
+	for _, op := range []string{"RunPodSandbox", "create+start", "restart", "pod start"} {
+		for _, l := range result.Labels(c.Samples, op) {
+			w := result.Select(c.Samples, op, l, wall)
+			vsRunc, vsSl := "", ""
+			if l != criRunc {
+				vsRunc = f2(c.ratio(op, l, criRunc)) + "x"
+			}
+			if l != criSl {
+				vsSl = f2(c.ratio(op, l, criSl)) + "x"
+			}
+			r.p("| %s | %s | %s | %s–%s | %s | %s | %s |", op, l, f1(result.Median(w)),
+				f1(result.Quantile(w, 0.1)), f1(result.Quantile(w, 0.9)), f1(result.Quantile(w, 0.99)), vsRunc, vsSl)
+		}
+	}
+	r.p("")
+	r.p("Ratios are medians of per-round ratios (below 1: faster than the column's variant). With %d rounds the", c.Runs)
+	r.p("p99 is close to the slowest round. The CRI plugin's own work (the image's snapshot, the spec, the CNI")
+	r.p("ADD of a sandbox, containerd's task API) is in every variant's time alike, so the same saving in the")
+	r.p("shim is a smaller ratio here than in-process (§2b). Fast start, as times faster than `sl` (median of")
+	r.p("per-round ratios): %sx for create+start, %sx for a restart.",
+		f2(1/c.ratio("create+start", criFast, criSl)), f2(1/c.ratio("restart", criFast, criSl)))
+	r.p("")
+}
+
+// shellJoin writes args as a shell would need them typed.
+func shellJoin(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = a
+		if strings.ContainsAny(a, " ;'\"$") {
+			q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(q, " ")
+}
