@@ -21,8 +21,11 @@
 # shim RSS/PSS with 1 and 10 pods) runs a private containerd 2.4.2 from
 # test/e2e/tools.sh's cache: a full run builds it when missing (~5-15 min
 # once), the smoke skips it then. SLRT_BENCH_CTRD=0 skips it always.
-# TODO(cri): CRI level (sandbox + container create/start p50/p99, handlers
-# sl vs runc vs crun) once the shim serves the CRI path.
+# The CRI level (bench/cri.sh: RunPodSandbox and CreateContainer+
+# StartContainer p50/p99 and restart after a crash, handlers sl, sl with
+# slrt.io/fast-start, and runc, interleaved pod by pod) runs a private
+# CRI-mode containerd 2.4.2 likewise; SLRT_BENCH_CRI=0 skips it, the smoke
+# skips it when containerd 2.4.2 or its runc shim is not built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,14 +38,14 @@ esac
 
 if [ "$mode" = smoke ]; then
 	RUNS=${RUNS:-3} ENGINE_RUNS=${ENGINE_RUNS:-5} IO_RUNS=${IO_RUNS:-2} PARKED=${PARKED:-3}
-	CTRD_RUNS=${CTRD_RUNS:-3} PODS=${PODS:-1,2}
+	CTRD_RUNS=${CTRD_RUNS:-3} PODS=${PODS:-1,2} CRI_RUNS=${CRI_RUNS:-2}
 	OUT=${OUT:-build/bench-smoke}
 else
 	RUNS=${RUNS:-20} ENGINE_RUNS=${ENGINE_RUNS:-60} IO_RUNS=${IO_RUNS:-5} PARKED=${PARKED:-10}
-	CTRD_RUNS=${CTRD_RUNS:-20} PODS=${PODS:-1,10}
+	CTRD_RUNS=${CTRD_RUNS:-20} PODS=${PODS:-1,10} CRI_RUNS=${CRI_RUNS:-30}
 	OUT=${OUT:-bench/results}
 fi
-export CTRD_RUNS PODS
+export CTRD_RUNS PODS CRI_RUNS
 BIN=build/bench
 
 if [ -z "${SLRT_BENCH_NS:-}" ]; then
@@ -77,7 +80,17 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 		go build -o "$BIN/ctrd" ./bench/ctrd
 		${CC:-cc} -O2 -static -Wall -Wextra -Werror -s -o "$BIN/crun-oci10" bench/crun-oci10/crun-oci10.c
 	fi
-	export SLRT_BENCH_CTRD
+	SLRT_BENCH_CRI=${SLRT_BENCH_CRI:-1}
+	ctrd_dir=${SLRT_TOOLS:-$HOME/.cache/slrt/tools}/containerd-2.4.2
+	if [ "$SLRT_BENCH_CRI" = 1 ] && [ "$mode" = smoke ] && { [ ! -f "$ctrd_dir/.done" ] || [ ! -x "$ctrd_dir/containerd-shim-runc-v2" ]; }; then
+		echo "$0: containerd 2.4.2 or its runc shim not built (test/e2e/tools.sh 2.4.2): no CRI level in the smoke" >&2
+		SLRT_BENCH_CRI=0
+	fi
+	if [ "$SLRT_BENCH_CRI" = 1 ]; then
+		cp build/containerd-shim-slrt-v2 "$BIN/containerd-shim-slrt-v2"
+		go build -o "$BIN/cri" ./bench/cri
+	fi
+	export SLRT_BENCH_CTRD SLRT_BENCH_CRI
 	exec unshare --mount --propagation private env SLRT_BENCH_NS=1 "$0" "$@"
 fi
 
@@ -106,6 +119,10 @@ echo "bench ($mode): $(uptime)"
 rm -f "$OUT/ctrd.json" # the report shows the containerd level only when this run measured it
 if [ "$SLRT_BENCH_CTRD" = 1 ]; then
 	BIN=$BIN bench/ctrd.sh "$OUT" "$CTRD_RUNS" "$PODS"
+fi
+rm -f "$OUT/cri.json" # likewise for the CRI level
+if [ "$SLRT_BENCH_CRI" = 1 ]; then
+	BIN=$BIN bench/cri.sh "$OUT" "$CRI_RUNS"
 fi
 "$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode"
 if command -v gnuplot >/dev/null; then

@@ -21,11 +21,15 @@ export SLRT_E2E_DIR=${SLRT_BENCH_CRI_DIR:-/tmp/slrt-cribench}
 export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
 c=test/e2e/containerd.sh
 
-# On its own: private copies, so a rebuild by someone else mid-run does
-# not change what is measured.
-mkdir -p "$BIN"
-[ -x "$SLRT_SHIM" ] || cp build/containerd-shim-slrt-v2 "$SLRT_SHIM"
-[ -x "$BIN/cri" ] || go build -o "$BIN/cri" ./bench/cri
+# On its own (bench.sh did not build them): fresh private copies, so a
+# rebuild of build/ by someone else mid-run does not change what is
+# measured.
+if [ -z "${SLRT_BENCH_NS:-}" ]; then
+	[ "$(id -u)" -eq 0 ] || { echo "$0: run as root" >&2; exit 1; }
+	mkdir -p "$BIN"
+	cp build/containerd-shim-slrt-v2 "$SLRT_SHIM"
+	go build -o "$BIN/cri" ./bench/cri
+fi
 
 trap '"$c" stop >/dev/null 2>&1 || true' EXIT
 "$c" start
