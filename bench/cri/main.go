@@ -186,25 +186,25 @@ func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
 	// the container's init checked to be one of the shells, so a run where
 	// the shim fell back to the normal path does not pass for fast start.
 	shim, sandbox := 0, 0
-	fromShell := func(ctx context.Context, create func() (string, time.Duration, error)) (time.Duration, error) {
+	fromShell := func(ctx context.Context, create func() (string, timing, error)) (timing, error) {
 		if va.shells == 0 {
 			_, d, err := create()
 			return d, err
 		}
 		shells, err := waitParked(shim, sandbox, va.shells)
 		if err != nil {
-			return 0, err
+			return timing{}, err
 		}
 		id, d, err := create()
 		if err != nil {
-			return 0, err
+			return timing{}, err
 		}
 		pid, err := b.containerPid(ctx, id)
 		if err != nil {
-			return 0, err
+			return timing{}, err
 		}
 		if !shells[pid] {
-			return 0, fmt.Errorf("container %s: its init %d is none of the parked shells %v: made the normal way (the shim's log says why)", id, pid, shells)
+			return timing{}, fmt.Errorf("container %s: its init %d is none of the parked shells %v: made the normal way (the shim's log says why)", id, pid, shells)
 		}
 		return d, nil
 	}
@@ -216,14 +216,16 @@ func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
 			return nil, fmt.Errorf("sandbox %d: no parent shim", sandbox)
 		}
 	}
-	ctrTime, err := fromShell(ctx, func() (string, time.Duration, error) { return b.createStart(ctx, id, cfg, 0) })
+	ctrTime, err := fromShell(ctx, func() (string, timing, error) { return b.createStart(ctx, id, cfg, 0) })
 	if err != nil {
 		return nil, err
 	}
 	out := []result.Sample{
 		sample("RunPodSandbox", sandboxTime),
-		sample("create+start", ctrTime),
-		sample("pod start", sandboxTime+ctrTime),
+		sample("create+start", ctrTime.total()),
+		sample("CreateContainer", ctrTime.create),
+		sample("StartContainer", ctrTime.start),
+		sample("pod start", sandboxTime+ctrTime.total()),
 	}
 	// The container exits by itself; kubelet, seeing it exited, creates
 	// and starts attempt 1 in the same pod (its back-off starts only at
@@ -232,11 +234,11 @@ func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
 	if err := b.waitExited(ctx, id); err != nil {
 		return nil, err
 	}
-	restart, err := fromShell(ctx, func() (string, time.Duration, error) { return b.createStart(ctx, id, cfg, 1) })
+	restart, err := fromShell(ctx, func() (string, timing, error) { return b.createStart(ctx, id, cfg, 1) })
 	if err != nil {
 		return nil, fmt.Errorf("restart: %w", err)
 	}
-	return append(out, sample("restart", restart)), nil
+	return append(out, sample("restart", restart.total())), nil
 }
 
 // containerPid is the container's init pid on the host, from the verbose
@@ -249,8 +251,14 @@ func (b *bench) containerPid(ctx context.Context, id string) (int, error) {
 	return infoPid(id, resp.Info)
 }
 
-// createStart times CreateContainer+StartContainer of the app container.
-func (b *bench) createStart(ctx context.Context, pod string, sb *runtimeapi.PodSandboxConfig, attempt uint32) (string, time.Duration, error) {
+// timing is how long a container's CreateContainer and StartContainer took.
+type timing struct{ create, start time.Duration }
+
+func (t timing) total() time.Duration { return t.create + t.start }
+
+// createStart times CreateContainer and StartContainer of the app
+// container, one right after the other as kubelet calls them.
+func (b *bench) createStart(ctx context.Context, pod string, sb *runtimeapi.PodSandboxConfig, attempt uint32) (string, timing, error) {
 	cfg := &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "app", Attempt: attempt},
 		Image:    &runtimeapi.ImageSpec{Image: b.image},
@@ -271,12 +279,13 @@ func (b *bench) createStart(ctx context.Context, pod string, sb *runtimeapi.PodS
 	t0 := time.Now()
 	resp, err := b.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: sb})
 	if err != nil {
-		return "", 0, fmt.Errorf("CreateContainer: %w", err)
+		return "", timing{}, fmt.Errorf("CreateContainer: %w", err)
 	}
+	t1 := time.Now()
 	if _, err := b.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: resp.ContainerId}); err != nil {
-		return "", 0, fmt.Errorf("StartContainer: %w", err)
+		return "", timing{}, fmt.Errorf("StartContainer: %w", err)
 	}
-	return resp.ContainerId, time.Since(t0), nil
+	return resp.ContainerId, timing{create: t1.Sub(t0), start: time.Since(t1)}, nil
 }
 
 // waitExited waits until the pod's container of attempt 0 has exited.
