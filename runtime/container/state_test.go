@@ -3,6 +3,8 @@ package container
 import (
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -73,5 +75,40 @@ func TestLoadSpec(t *testing.T) {
 				t.Errorf("hooks after Spec: %+v", h)
 			}
 		})
+	}
+}
+
+// TestValidIDAndProcNS checks the two hand-written matchers against the
+// regexps they replaced, over every string of up to 4 characters from an
+// alphabet with each class in it, and a few paths.
+func TestValidIDAndProcNS(t *testing.T) {
+	idRE := regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+-]*$`)
+	const alpha = "aZ9_.+-/ é"
+	var gen func(s string, n int)
+	gen = func(s string, n int) {
+		if got, want := validID(s), idRE.MatchString(s); got != want {
+			t.Fatalf("validID(%q) = %v, want %v", s, got, want)
+		}
+		if n > 0 {
+			for _, c := range alpha {
+				gen(s+string(c), n-1)
+			}
+		}
+	}
+	gen("", 4)
+
+	nsRE := regexp.MustCompile(`^/proc/([1-9][0-9]*)/ns/user$`)
+	for _, p := range []string{
+		"/proc/1/ns/user", "/proc/123456/ns/user", "/proc/0/ns/user", "/proc/01/ns/user",
+		"/proc//ns/user", "/proc/1a/ns/user", "/proc/1/ns/net", "/proc/1/ns/user/", "proc/1/ns/user",
+		"/proc/self/ns/user", "/run/netns/x", "/proc/1/ns/user\n", "/proc/999999999/ns/user",
+	} {
+		want := 0
+		if m := nsRE.FindStringSubmatch(p); m != nil {
+			want, _ = strconv.Atoi(m[1])
+		}
+		if got := procNSPid(p); got != want {
+			t.Errorf("procNSPid(%q) = %d, want %d", p, got, want)
+		}
 	}
 }

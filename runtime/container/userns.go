@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -59,8 +58,27 @@ func joinedUserNS(s *specs.Spec, ns *namespaces.Config) (*specs.Spec, error) {
 	return &out, nil
 }
 
-// procNS matches /proc/PID/ns/user, whose process shows the maps.
-var procNS = regexp.MustCompile(`^/proc/([1-9][0-9]*)/ns/user$`)
+// procNSPid returns PID for a path /proc/PID/ns/user (whose process shows
+// the maps), else 0. Not a regexp: compiling one at package init cost every
+// slrt command page faults.
+func procNSPid(path string) int {
+	rest, ok := strings.CutPrefix(path, "/proc/")
+	if !ok {
+		return 0
+	}
+	digits, ok := strings.CutSuffix(rest, "/ns/user")
+	if !ok || digits == "" || digits[0] == '0' || len(digits) > 9 {
+		return 0
+	}
+	pid := 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		pid = pid*10 + int(c-'0')
+	}
+	return pid
+}
 
 // userNSMaps reads the mappings of the user namespace at path. For
 // /proc/PID/ns/user they are that process's uid_map and gid_map, taken
@@ -74,8 +92,7 @@ func userNSMaps(path string) (uids, gids []specs.LinuxIDMapping, err error) {
 		return nil, nil, err
 	}
 	defer f.Close()
-	if m := procNS.FindStringSubmatch(path); m != nil {
-		pid, _ := strconv.Atoi(m[1])
+	if pid := procNSPid(path); pid > 0 {
 		uids, gids, err := procMaps(pid)
 		if err == nil && sameFile(f, path) {
 			return uids, gids, nil
