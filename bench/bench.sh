@@ -23,7 +23,7 @@
 # once), the smoke skips it then. SLRT_BENCH_CTRD=0 skips it always.
 # The CRI level (bench/cri.sh: RunPodSandbox and CreateContainer+
 # StartContainer p50/p99 and restart after a crash, handlers sl, sl with
-# slrt.io/fast-start, and runc, interleaved pod by pod) runs a private
+# slrt.io/fast-start, runc and crun, interleaved pod by pod) runs a private
 # CRI-mode containerd 2.4.2 likewise; SLRT_BENCH_CRI=0 skips it, the smoke
 # skips it when containerd 2.4.2 or its runc shim is not built.
 set -euo pipefail
@@ -89,6 +89,7 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 	if [ "$SLRT_BENCH_CRI" = 1 ]; then
 		cp build/containerd-shim-slrt-v2 "$BIN/containerd-shim-slrt-v2"
 		go build -o "$BIN/cri" ./bench/cri
+		${CC:-cc} -O2 -static -Wall -Wextra -Werror -s -o "$BIN/crun-oci10" bench/crun-oci10/crun-oci10.c
 	fi
 	export SLRT_BENCH_CTRD SLRT_BENCH_CRI
 	exec unshare --mount --propagation private env SLRT_BENCH_NS=1 "$0" "$@"

@@ -8,9 +8,17 @@
 # /tmp/slrt-cribench: never the e2e tests' or the host's; handlers sl and
 # runc, the busybox image imported offline), runs bench/cri against its CRI
 # socket for RUNS rounds of pods (sl, sl with slrt.io/fast-start, runc,
-# interleaved) and stops the daemon, which removes every pod, cgroup,
-# network leftover and the folder. containerd and its runc shim come from
-# test/e2e/tools.sh's cache (built there when missing: ~5-15 min once).
+# and crun when it can run: below; interleaved) and stops the daemon, which
+# removes every pod, cgroup, network leftover and the folder. containerd
+# and its runc shim come from test/e2e/tools.sh's cache (built there when
+# missing: ~5-15 min once).
+#
+# crun: a third handler, `crun`, the same runc shim with BinaryName
+# $BIN/crun-oci10 (crun 1.8.1 refuses containerd 2.x's ociVersion; see
+# bench/crun-oci10), added to the daemon's config after start and picked up
+# by a restart (containerd.sh has no such handler). Only where crun 1.8.1
+# runs at all: a hybrid host needs an empty cgroup.controllers, which
+# bench.sh's mount namespace provides; SLRT_BENCH_CRI_CRUN=0 leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: $0 OUT RUNS" >&2; exit 2; }
@@ -34,7 +42,30 @@ fi
 trap '"$c" stop >/dev/null 2>&1 || true' EXIT
 "$c" start
 eval "$("$c" env)"
+handlers=sl,runc
+controllers=/sys/fs/cgroup/unified/cgroup.controllers
+if [ "${SLRT_BENCH_CRI_CRUN:-1}" = 1 ]; then
+	if [ ! -x "$BIN/crun-oci10" ] || ! command -v crun >/dev/null; then
+		echo "bench/cri.sh: no crun handler: crun or $BIN/crun-oci10 missing" >&2
+	elif [ -r "$controllers" ] && grep -q . "$controllers"; then
+		echo "bench/cri.sh: no crun handler: crun 1.8.1 refuses this hybrid host outside bench.sh's namespace" >&2
+	else
+		# A table of its own: TOML lets it follow the others' in any order.
+		cat >>"$DIR/config.toml" <<TOML
+
+[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.crun]
+  runtime_type = "io.containerd.runc.v2"
+  runtime_path = "$(dirname "$CONTAINERD")/containerd-shim-runc-v2"
+  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.crun.options]
+    BinaryName = "$BIN/crun-oci10"
+    Root = "$DIR/state/crun"
+    SystemdCgroup = false
+TOML
+		"$c" restart
+		handlers=sl,runc,crun
+	fi
+fi
 # The pods' log folders: under the instance folder, which stop removes
 # (a folder made after start is seen by the daemon; a mount would not be).
-"$BIN/cri" -address "$SOCK" -runs "$RUNS" -logs "$DIR/bench-logs" -handlers sl,runc -fast-start 2 \
+"$BIN/cri" -address "$SOCK" -runs "$RUNS" -logs "$DIR/bench-logs" -handlers "$handlers" -fast-start 2 \
 	-containerd-version "$("$CONTAINERD" --version | awk '{print $3}')" -out "$OUT"
