@@ -49,20 +49,9 @@ type Manager struct {
 // caller's own cgroup (as runc does). With systemd=true it is systemd's
 // "slice:prefix:name" form. Failure leaves no directory behind.
 func New(cgroupsPath string, systemd bool, id string, res *specs.LinuxResources) (_ *Manager, retErr error) {
-	var (
-		loc location
-		err error
-	)
-	if systemd {
-		if !systemdRunning() {
-			return nil, fmt.Errorf("create cgroup %q for %s: %w", cgroupsPath, id, ErrSystemdUnavailable)
-		}
-		loc, err = systemdLocation(cgroupsPath, id)
-	} else {
-		loc, err = resolveLocation(cgroupsPath, id)
-	}
+	loc, err := locate("create", cgroupsPath, systemd, id)
 	if err != nil {
-		return nil, fmt.Errorf("create cgroup for %s: %w", id, err)
+		return nil, err
 	}
 	m := &Manager{loc: loc, systemd: systemd, mode: hostMode()}
 	if err := m.validateMode(res); err != nil {
@@ -176,6 +165,26 @@ func (m *Manager) validateMode(res *specs.LinuxResources) error {
 		return fmt.Errorf("create cgroup %s: linux.resources.unified key %q needs cgroup v2, but this host's controllers are on cgroup v1", m.loc, k)
 	}
 	return nil
+}
+
+// locate resolves cgroupsPath (cgroupfs form, or systemd's with systemd)
+// into directories; verb names the operation in errors.
+func locate(verb, cgroupsPath string, systemd bool, id string) (location, error) {
+	if !systemd {
+		loc, err := resolveLocation(cgroupsPath, id)
+		if err != nil {
+			return location{}, fmt.Errorf("%s cgroup for %s: %w", verb, id, err)
+		}
+		return loc, nil
+	}
+	if !systemdRunning() {
+		return location{}, fmt.Errorf("%s cgroup %q for %s: %w", verb, cgroupsPath, id, ErrSystemdUnavailable)
+	}
+	loc, err := systemdLocation(cgroupsPath, id)
+	if err != nil {
+		return location{}, fmt.Errorf("%s cgroup for %s: %w", verb, id, err)
+	}
+	return loc, nil
 }
 
 // chain is what creating one cgroup directory makes: leaf and its missing

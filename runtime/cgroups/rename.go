@@ -36,20 +36,9 @@ func (m *Manager) Rename(cgroupsPath string, systemd bool, id string, res *specs
 	if m.mode != modeLegacy && (m.mode != modeHybrid || systemd) {
 		return nil, ErrNotRenamable
 	}
-	var (
-		loc location
-		err error
-	)
-	if systemd {
-		if !systemdRunning() {
-			return nil, fmt.Errorf("rename cgroup to %q for %s: %w", cgroupsPath, id, ErrSystemdUnavailable)
-		}
-		loc, err = systemdLocation(cgroupsPath, id)
-	} else {
-		loc, err = resolveLocation(cgroupsPath, id)
-	}
+	loc, err := locate("rename", cgroupsPath, systemd, id)
 	if err != nil {
-		return nil, fmt.Errorf("rename cgroup for %s: %w", id, err)
+		return nil, err
 	}
 	n := &Manager{loc: loc, systemd: systemd, mode: m.mode}
 	if err := n.validateMode(res); err != nil {
