@@ -34,18 +34,6 @@ import (
 	"github.com/slrt/slrt/runtime/spec"
 )
 
-// Output is fastart.json.
-type Output struct {
-	result.Run
-	Samples []result.Sample `json:"samples"`
-	// Memory of parked processes, KiB, one entry per process measured.
-	ShellRSS     []float64 `json:"shellRssKiB"`
-	ShellPSS     []float64 `json:"shellPssKiB"`
-	CreatedRSS   []float64 `json:"createdRssKiB"`
-	CreatedPSS   []float64 `json:"createdPssKiB"`
-	ShellSpawnMs []float64 `json:"shellSpawnMs"`
-}
-
 type bench struct {
 	root, bundle string
 	cgParent     string
@@ -171,7 +159,7 @@ func memKiB(pid int) (rss, pss float64, err error) {
 
 // memory parks n shells and n pre-created containers and reads each one's
 // memory once they have settled.
-func (b *bench) memory(n int, o *Output) error {
+func (b *bench) memory(n int, o *result.FastStart) error {
 	cfg := container.ShellConfigFor(mustSpec(b.bundle))
 	cfg.CgroupParent = b.cgParent
 	var shells []*container.Shell
@@ -249,7 +237,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	o := Output{Run: result.Run{Started: time.Now(), LoadStart: result.ReadLoad(), Runs: *runs}}
+	o := result.FastStart{Run: result.Run{Started: time.Now(), LoadStart: result.ReadLoad(), Runs: *runs}}
 
 	// Round -1 warms up (the init helper's memfd is sealed once per
 	// process, as in the shim).

@@ -8,21 +8,10 @@ import (
 	"github.com/slrt/slrt/bench/result"
 )
 
-// fastartOut is fastart.json (bench/fastart).
-type fastartOut struct {
-	result.Run
-	Samples      []result.Sample `json:"samples"`
-	ShellRSS     []float64       `json:"shellRssKiB"`
-	ShellPSS     []float64       `json:"shellPssKiB"`
-	CreatedRSS   []float64       `json:"createdRssKiB"`
-	CreatedPSS   []float64       `json:"createdPssKiB"`
-	ShellSpawnMs []float64       `json:"shellSpawnMs"`
-}
-
 // fastart writes the fast-start section when the run measured it
 // (fastart.json in dir).
 func (r *report) fastart(dir string) error {
-	var f fastartOut
+	var f result.FastStart
 	err := result.LoadFile(filepath.Join(dir, "fastart.json"), &f)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

@@ -153,3 +153,15 @@ func Labels(ss []Sample, op string) []string {
 func Slug(s string) string {
 	return strings.NewReplacer(" ", "", "-", "", "/", "_", "+", "_").Replace(s)
 }
+
+// FastStart is fastart.json: bench/fastart writes it, bench/report reads it.
+type FastStart struct {
+	Run
+	Samples []Sample `json:"samples"`
+	// Memory of parked processes, KiB, one entry per process measured.
+	ShellRSS     []float64 `json:"shellRssKiB"`
+	ShellPSS     []float64 `json:"shellPssKiB"`
+	CreatedRSS   []float64 `json:"createdRssKiB"`
+	CreatedPSS   []float64 `json:"createdPssKiB"`
+	ShellSpawnMs []float64 `json:"shellSpawnMs"`
+}
