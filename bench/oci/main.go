@@ -67,6 +67,7 @@ func main() {
 		initBin  = flag.String("init", "runtime/inithelper/bin/slrt-init", "slrt-init binary (sizes only)")
 		nsenter  = flag.String("nsenter", "runtime/inithelper/bin/slrt-nsenter", "slrt-nsenter helper (sizes only, when it exists)")
 		shim     = flag.String("shim", "build/containerd-shim-slrt-v2", "slrt shim binary (sizes only, when it exists)")
+		instBin  = flag.String("installer", "build/slrt-installer", "slrt-installer binary, shipped only in the chart's image (sizes only, when it exists)")
 		peers    = flag.String("peers", "runc,crun", "peer runtimes, looked up in $PATH")
 		parkedN  = flag.Int("parked", 10, "containers parked at once for the shared-PSS figure")
 		gap      = flag.Duration("gap", 100*time.Millisecond, "idle time before each timed command, so none pays or is spared another's cgroup migration cost")
@@ -123,12 +124,12 @@ func main() {
 		log.Fatal(err)
 	}
 
-	bins := [][2]string{{"slrt", slrtBin}, {"slrt-init", *initBin}, {"slrt-nsenter", *nsenter}, {"containerd-shim-slrt-v2", *shim}}
+	bins := [][2]string{{"slrt", slrtBin}, {"slrt-init", *initBin}, {"slrt-nsenter", *nsenter}, {"containerd-shim-slrt-v2", *shim}, {"slrt-installer", *instBin}}
 	for _, rt := range b.runtimes[1:] {
 		bins = append(bins, [2]string{rt.Name, rt.Bin})
 	}
 	for _, nb := range bins {
-		if _, err := os.Stat(nb[1]); err != nil && (nb[0] == "containerd-shim-slrt-v2" || nb[0] == "slrt-nsenter") {
+		if _, err := os.Stat(nb[1]); err != nil && (nb[0] == "containerd-shim-slrt-v2" || nb[0] == "slrt-nsenter" || nb[0] == "slrt-installer") {
 			continue // optional: sized when make has built them
 		}
 		s, err := sizeOf(nb[0], nb[1])

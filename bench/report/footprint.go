@@ -2,10 +2,15 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/slrt/slrt/bench/result"
 )
+
+// footprintNotes is the hand-written part of the footprint section,
+// relative to the repository (make bench runs from there).
+const footprintNotes = "bench/notes/footprint.md"
 
 func (r *report) footprint() {
 	r.p("## 4. Footprint")
@@ -22,8 +27,15 @@ func (r *report) footprint() {
 		r.p("| %s | %d | %.2f | %v | %s |", b.Name, b.Bytes, float64(b.Bytes)/1e6, b.Stripped, libs)
 	}
 	r.p("")
-	r.p("`slrt` embeds `slrt-init` (exec'd from a sealed memfd), so its size includes it.")
+	r.p("`slrt` embeds `slrt-init` (exec'd from a sealed memfd), so its size includes it. `slrt-installer`")
+	r.p("runs only in the chart's installer image; nodes never carry it.")
 	r.p("")
+	// Analyses made by hand (where the bytes go, before/after a change)
+	// live beside the generator, so a new run keeps them.
+	if b, err := os.ReadFile(footprintNotes); err == nil {
+		r.p("%s", strings.TrimSpace(string(b)))
+		r.p("")
+	}
 	r.p("### Peak RSS per CLI invocation (MiB, median; largest single process)")
 	r.p("")
 	r.p("| | run | create | start |")
