@@ -118,6 +118,7 @@ func main() {
 		for _, va := range o.Variants {
 			ss, err := b.pod(va, round)
 			if err != nil {
+				b.cleanup() // log.Fatal skips the deferred one
 				log.Fatalf("%s, round %d: %v", va.Label, round, err)
 			}
 			if round > 0 {
