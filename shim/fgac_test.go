@@ -1,15 +1,12 @@
 package shim_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -49,63 +46,12 @@ const shimFGACPolicy = `{
 }
 `
 
-// serveFGAC runs `slrt fgac serve` with policy on socket until the test
-// ends (SIGTERM, then its exit is awaited), as the chart's DaemonSet does:
-// the policy file it is given (the ConfigMap's) is published to the path
-// the runtime reads, which it returns. Its log goes to the test log when
-// the test fails.
+// serveFGAC runs the agent (testutil.ServeFGAC) with its socket and
+// published policy under dir, and returns both paths.
 func serveFGAC(t *testing.T, dir, policyText string) (policyPath, socket string) {
 	t.Helper()
-	src := filepath.Join(dir, "configmap.json")
 	policyPath, socket = filepath.Join(dir, "etc", "fgac.json"), filepath.Join(dir, "fgac.sock")
-	if err := os.WriteFile(src, []byte(policyText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(slrtBinary(t), "fgac", "serve", "--policy", src, "--socket", socket, "--publish-policy", policyPath)
-	logR, logW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logW
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logW.Close()
-	logged := make(chan string, 1)
-	ready := make(chan struct{})
-	go func() {
-		var all strings.Builder
-		sc := bufio.NewScanner(logR)
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "serving policy") {
-				close(ready)
-			}
-		}
-		io.Copy(io.Discard, logR)
-		logR.Close()
-		logged <- all.String()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("slrt fgac serve: %v", err)
-		}
-		if _, err := os.Stat(policyPath); !os.IsNotExist(err) {
-			t.Errorf("the published policy %s is still there after the agent exited: %v", policyPath, err)
-		}
-		if log := <-logged; t.Failed() {
-			t.Logf("agent log:\n%s", log)
-		}
-	})
-	select {
-	case <-ready:
-	case <-time.After(10 * time.Second):
-		t.Fatal("slrt fgac serve did not start serving")
-	}
-	if b, err := os.ReadFile(policyPath); err != nil || string(b) != policyText {
-		t.Fatalf("published policy %q, %v; want the served one", b, err)
-	}
+	testutil.ServeFGAC(t, slrtBinary(t), policyText, policyPath, socket, 10*time.Second)
 	return policyPath, socket
 }
 

@@ -1,16 +1,13 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/slrt/slrt/fgac/policy"
+	"github.com/slrt/slrt/internal/testutil"
 )
 
 // slrtBin is $SLRT_BIN, or slrt built once from this checkout into the
@@ -61,57 +59,7 @@ func criFGACAgent(t *testing.T, policyText string) {
 	if pol == "" || sock == "" {
 		t.Skip("containerd.sh env names no FGAC_POLICY/FGAC_SOCKET for the shims")
 	}
-	if err := os.MkdirAll(filepath.Dir(pol), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Dir(sock), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	src := filepath.Join(t.TempDir(), "configmap.json")
-	if err := os.WriteFile(src, []byte(policyText), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(slrtBin(t), "fgac", "serve", "--policy", src, "--socket", sock, "--publish-policy", pol)
-	logR, logW, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = logW
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	logW.Close()
-	ready, logged := make(chan struct{}), make(chan string, 1)
-	go func() {
-		var all strings.Builder
-		sc := bufio.NewScanner(logR)
-		for sc.Scan() {
-			all.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "serving policy") {
-				close(ready)
-			}
-		}
-		io.Copy(io.Discard, logR)
-		logR.Close()
-		logged <- all.String()
-	}()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("slrt fgac serve: %v", err)
-		}
-		if _, err := os.Stat(pol); !os.IsNotExist(err) {
-			t.Errorf("the published policy %s is still there after the agent exited: %v", pol, err)
-		}
-		if log := <-logged; t.Failed() {
-			t.Logf("agent log:\n%s", log)
-		}
-	})
-	select {
-	case <-ready:
-	case <-time.After(20 * time.Second):
-		t.Fatal("slrt fgac serve did not start serving")
-	}
+	testutil.ServeFGAC(t, slrtBin(t), policyText, pol, sock, 20*time.Second)
 }
 
 // TestCRIUserNamespaceFGAC is issue 8's test through the CRI: a pod with
