@@ -178,6 +178,26 @@ C
 }
 
 # write_cri_config: the config of CRI mode (see the top of this file).
+# handlers TABLE: the CRI runtime handlers under TABLE (the containerd
+# table of the CRI plugin, whose name differs between config v2 and v3):
+# runc for comparison, sl for slrt. One definition, so both versions run
+# the same handlers.
+handlers() {
+	cat <<C
+      [$1.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        runtime_path = "$RUNC_SHIM"
+        [$1.runtimes.runc.options]
+          BinaryName = "$(command -v runc)"
+          Root = "$DIR/state/runc"
+          SystemdCgroup = false
+      [$1.runtimes.sl]
+        runtime_type = "io.containerd.slrt.v2"
+        runtime_path = "$SHIM"
+        pod_annotations = ["slrt.io/*"]
+C
+}
+
 write_cri_config() {
 	local common='
 [grpc]
@@ -219,17 +239,7 @@ $common
     [plugins."io.containerd.grpc.v1.cri".containerd]
       snapshotter = "overlayfs"
       default_runtime_name = "runc"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        runtime_path = "$RUNC_SHIM"
-        [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-          BinaryName = "$(command -v runc)"
-          Root = "$DIR/state/runc"
-          SystemdCgroup = false
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sl]
-        runtime_type = "io.containerd.slrt.v2"
-        runtime_path = "$SHIM"
-        pod_annotations = ["slrt.io/*"]
+$(handlers 'plugins."io.containerd.grpc.v1.cri".containerd')
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "/usr/lib/cni"
       conf_dir = "$DIR/cni/net.d"
@@ -263,17 +273,7 @@ $common
     netns_mounts_under_state_dir = true
     [plugins."io.containerd.cri.v1.runtime".containerd]
       default_runtime_name = "runc"
-      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        runtime_path = "$RUNC_SHIM"
-        [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.runc.options]
-          BinaryName = "$(command -v runc)"
-          Root = "$DIR/state/runc"
-          SystemdCgroup = false
-      [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.sl]
-        runtime_type = "io.containerd.slrt.v2"
-        runtime_path = "$SHIM"
-        pod_annotations = ["slrt.io/*"]
+$(handlers 'plugins."io.containerd.cri.v1.runtime".containerd')
     [plugins."io.containerd.cri.v1.runtime".cni]
       bin_dirs = ["/usr/lib/cni"]
       conf_dir = "$DIR/cni/net.d"
