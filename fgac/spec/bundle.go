@@ -2,7 +2,6 @@ package spec
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -11,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/slrt/slrt/fgac/policy"
+	rspec "github.com/slrt/slrt/runtime/spec"
 )
 
 // ErrNoPolicy wraps the errors of a container that asks for a profile on
@@ -29,20 +29,24 @@ var ErrNoPolicy = errors.New("no valid FGAC policy on this node")
 // policy.ErrDenied; a policy that cannot be loaded, one wrapping
 // ErrNoPolicy.
 func ForBundle(bundle, policyPath, socket string) (*specs.Spec, error) {
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	file := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(file)
 	if err != nil || !bytes.Contains(data, []byte(policy.ProfileAnnotation)) {
 		return nil, nil
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(data, &s); err != nil || s.Annotations[policy.ProfileAnnotation] == "" {
+	// The engine's own parser, so a spec it would refuse (bad JSON, an
+	// ociVersion it does not implement) is refused by it here too, not
+	// handed to Create already parsed.
+	s, err := rspec.Parse(file, data)
+	if err != nil || s.Annotations[policy.ProfileAnnotation] == "" {
 		return nil, nil
 	}
 	p, err := policy.Load(policyPath)
 	if err != nil {
 		return nil, fmt.Errorf("the container asks for FGAC profile %q: %w: %w", s.Annotations[policy.ProfileAnnotation], ErrNoPolicy, err)
 	}
-	if _, err := FromAnnotations(&s, p, socket); err != nil {
+	if _, err := FromAnnotations(s, p, socket); err != nil {
 		return nil, err
 	}
-	return &s, nil
+	return s, nil
 }

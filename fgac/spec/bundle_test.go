@@ -41,6 +41,7 @@ func TestForBundle(t *testing.T) {
 		{name: "no config.json", policy: good},
 		{name: "config.json that is not JSON but mentions the annotation", config: `{"annotations": {"slrt.io/fgac-profile": `, policy: good},
 		{name: "no annotation", config: &specs.Spec{Annotations: map[string]string{"other": "x"}}, policy: good},
+		{name: "an ociVersion the engine refuses", config: &specs.Spec{Version: "2.0.0", Annotations: ask("scratch", "edge")}, policy: good},
 		{name: "empty profile name", config: &specs.Spec{Annotations: ask("", "edge")}, policy: good},
 		{name: "allowed", config: &specs.Spec{Annotations: ask("scratch", "edge")}, policy: good, want: true},
 		{name: "namespace not listed", config: &specs.Spec{Annotations: ask("scratch", "default")}, policy: good,
@@ -60,7 +61,7 @@ func TestForBundle(t *testing.T) {
 			if tc.config != nil {
 				data, ok := tc.config.(string)
 				if !ok {
-					b, err := json.Marshal(tc.config)
+					b, err := json.Marshal(versioned(tc.config.(*specs.Spec)))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -94,9 +95,20 @@ func TestForBundle(t *testing.T) {
 	}
 }
 
+// versioned gives s the ociVersion every real bundle carries, unless the
+// case sets its own.
+func versioned(s *specs.Spec) *specs.Spec {
+	if s.Version == "" {
+		c := *s
+		c.Version = specs.Version
+		return &c
+	}
+	return s
+}
+
 func writeBundle(t *testing.T, s *specs.Spec) string {
 	dir := t.TempDir()
-	b, _ := json.Marshal(s)
+	b, _ := json.Marshal(versioned(s))
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,13 @@ func Load(bundle string) (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
+	return Parse(file, b)
+}
+
+// Parse decodes and checks the config.json content b read from file (named
+// in errors): the one parser for every caller that reads config.json
+// itself, so all of them accept and refuse the same specs.
+func Parse(file string, b []byte) (*specs.Spec, error) {
 	var s specs.Spec
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("parse %s: %w", file, located(b, err))

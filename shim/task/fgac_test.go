@@ -35,7 +35,7 @@ func TestFGACSpecCodes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SLRT_FGAC_POLICY", tc.policy)
-			s := specs.Spec{Annotations: map[string]string{policy.ProfileAnnotation: "scratch", policy.NamespaceAnnotation: tc.ns}}
+			s := specs.Spec{Version: specs.Version, Annotations: map[string]string{policy.ProfileAnnotation: "scratch", policy.NamespaceAnnotation: tc.ns}}
 			if tc.listener != "" {
 				s.Linux = &specs.Linux{Seccomp: &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, ListenerPath: tc.listener}}
 			}
