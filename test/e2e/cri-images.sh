@@ -20,7 +20,8 @@
 # shell runs applets without exec, so critest's MaskedPaths spec (a masked
 # /bin/ls must fail to run) could not pass with it. Applets are hard links,
 # as in the upstream image (a symlink would make masking /bin/ls mask
-# /bin/busybox). pause, the nginx stand-in and nnp are our own small static
+# /bin/busybox). pause, the nginx stand-in, nnp and stamp (bench/cri's
+# first-instruction workload, ghcr.io/slrt/stamp:1) are our own small static
 # C programs (test/e2e/imgsrc).
 set -euo pipefail
 umask 022
@@ -55,6 +56,10 @@ mkdir -p "$w/bin" "$blobs" "$out/oci"
 for p in pause nginx nnp; do
 	"$CC" -static -Os -s -Wall -Werror -o "$w/bin/$p" "$here/imgsrc/$p.c"
 done
+# stamp reads the clock in its own _start: no libc, so nothing runs before
+# it (and no TLS for a stack canary)
+"$CC" -static -nostdlib -ffreestanding -fno-stack-protector -Os -s -Wall -Werror \
+	-o "$w/bin/stamp" "$here/imgsrc/stamp.c"
 
 case $(uname -m) in
 x86_64) arch=amd64 ;;
@@ -249,6 +254,13 @@ printf 'default-user:x:1000:\ngroup-defined-in-image:x:50000:default-user\n' >>"
 chown 1000:1000 "$w/pgroup/home/default-user"
 layer pgroup "$w/pgroup"
 image predefined-group "{\"Env\":[$PATHENV],\"Cmd\":[\"sh\"],\"User\":\"1000\"}" bb pgroup -- $S/test-image-predefined-group:latest
+
+# bench/cri's first-instruction workload: the static stamp program alone
+# (the name is only served by the loopback registry)
+mkdir -p "$w/stamp"
+cp "$w/bin/stamp" "$w/stamp/stamp"
+layer stamp "$w/stamp"
+image stamp "{\"Entrypoint\":[\"/stamp\"]}" stamp -- ghcr.io/slrt/stamp:1
 
 # image-service specs: distinct images (one marker file each)
 for t in 1 2 3 latest tags tag-test tag-all digest; do
