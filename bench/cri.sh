@@ -65,6 +65,9 @@ TOML
 		handlers=sl,runc,crun
 	fi
 fi
+# The loopback registry serves the stamp image of bench/cri's
+# first-instruction pods, which it pulls through the CRI.
+"$c" registry
 # The pods' log folders: under the instance folder, which stop removes
 # (a folder made after start is seen by the daemon; a mount would not be).
 "$BIN/cri" -address "$SOCK" -runs "$RUNS" -logs "$DIR/bench-logs" -handlers "$handlers" -fast-start 2 \

@@ -8,6 +8,12 @@
 // turn (sl, sl with slrt.io/fast-start, runc, ...), so each round compares
 // the variants under the same load. It writes cri.json for bench/report.
 //
+// In the same rounds it times StartContainer to the workload's first
+// instruction (stamp.go): pods whose container is the stamp image, which
+// reads the clock first thing in its _start and prints it with its CPU
+// affinity; sl and sl fast-start with a slrt.io/cpu-affinity hint, runc
+// without one as the reference.
+//
 // It lives in bench/, never linked into cmd/...: the CRI client and gRPC
 // are the benchmark's dependencies, not slrt's.
 package main
@@ -31,8 +37,11 @@ import (
 	"github.com/slrt/slrt/bench/result"
 )
 
-// fastStartKey is the pod annotation that gives a pod parked shells.
-const fastStartKey = "slrt.io/fast-start"
+// The pod annotations of the variants: parked shells, and a CPU hint.
+const (
+	fastStartKey   = "slrt.io/fast-start"
+	cpuAffinityKey = "slrt.io/cpu-affinity"
+)
 
 // output is cri.json.
 type output struct {
@@ -49,11 +58,15 @@ type variant struct {
 	Label       string            `json:"label"`
 	Handler     string            `json:"handler"`
 	Annotations map[string]string `json:"annotations,omitempty"`
-	shells      int               // parked shells to wait for before a timed create
+	// Image is the stamp image for a first-instruction variant, whose
+	// pods time only that (stamp.go); "" for the busybox pods.
+	Image  string `json:"image,omitempty"`
+	shells int    // parked shells to wait for before a timed create
 }
 
 type bench struct {
 	rt       runtimeapi.RuntimeServiceClient
+	img      runtimeapi.ImageServiceClient
 	image    string
 	command  []string
 	cgroup   string // the pods' cgroup root, under every hierarchy
@@ -75,6 +88,8 @@ func main() {
 		logs     = flag.String("logs", "", "folder for the pods' log directories (required; seen by containerd)")
 		out      = flag.String("out", "bench/results", "directory for cri.json")
 		version  = flag.String("containerd-version", "unknown", "containerd's version, for the report")
+		stamp    = flag.String("stamp-image", "ghcr.io/slrt/stamp:1", "image of the first-instruction pods (test/e2e/cri-images.sh, pulled from the loopback registry; \"\": none)")
+		stampCPU = flag.String("stamp-cpus", "1", "slrt.io/cpu-affinity hint of the first-instruction pods")
 	)
 	flag.Parse()
 	if *address == "" || *logs == "" {
@@ -88,7 +103,7 @@ func main() {
 		log.Fatalf("dial %s: %v", *address, err)
 	}
 	defer conn.Close()
-	b := &bench{rt: runtimeapi.NewRuntimeServiceClient(conn), image: *image, cgroup: *cgroup, logs: *logs,
+	b := &bench{rt: runtimeapi.NewRuntimeServiceClient(conn), img: runtimeapi.NewImageServiceClient(conn), image: *image, cgroup: *cgroup, logs: *logs,
 		// sh, not sleep alone: the container exits with 1 like a crash
 		// once its start has long returned, and kubelet restarts it.
 		command: []string{"sh", "-c", "sleep 0.3; exit 1"}, deadline: time.Minute}
@@ -108,6 +123,12 @@ func main() {
 			o.Variants = append(o.Variants, &variant{Label: h + " fast-start", Handler: h, shells: *fast,
 				Annotations: map[string]string{fastStartKey: strconv.Itoa(*fast)}})
 		}
+	}
+	if *stamp != "" {
+		if err := b.pull(*stamp); err != nil {
+			log.Fatalf("%v (is the loopback registry up: test/e2e/containerd.sh registry?)", err)
+		}
+		o.Variants = append(o.Variants, stampVariants(strings.Split(*handlers, ","), *stamp, *stampCPU, *fast)...)
 	}
 	defer b.cleanup()
 
@@ -139,34 +160,14 @@ func main() {
 // create+start, and the create+start of the container's replacement
 // after it exited; the pod is removed before it returns.
 func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
-	b.seq++
-	uid := fmt.Sprintf("%s-%d-%d", result.Slug(va.Label), os.Getpid(), b.seq)
-	logDir := filepath.Join(b.logs, uid)
-	if err := os.MkdirAll(logDir, 0o755); err != nil {
+	if va.Image != "" {
+		return b.stampPod(va, round)
+	}
+	cfg, done, err := b.sandboxConfig(va)
+	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(logDir)
-	cfg := &runtimeapi.PodSandboxConfig{
-		Metadata:     &runtimeapi.PodSandboxMetadata{Name: "bench", Uid: uid, Namespace: "slrt-bench", Attempt: 0},
-		Hostname:     "bench",
-		LogDirectory: logDir,
-		Labels:       map[string]string{"slrt-bench": "1"},
-		Annotations:  map[string]string{},
-		Linux: &runtimeapi.LinuxPodSandboxConfig{
-			CgroupParent: "/" + b.cgroup + "/pod" + uid,
-			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
-				NamespaceOptions: &runtimeapi.NamespaceOption{
-					Network: runtimeapi.NamespaceMode_POD,
-					Pid:     runtimeapi.NamespaceMode_CONTAINER,
-					Ipc:     runtimeapi.NamespaceMode_POD,
-				},
-			},
-		},
-	}
-	for k, v := range va.Annotations {
-		cfg.Annotations[k] = v
-	}
-	defer b.removeCgroups(cfg.Linux.CgroupParent)
+	defer done()
 	sample := func(op string, d time.Duration) result.Sample {
 		return result.Sample{Op: op, Label: va.Label, Round: round, WallMs: float64(d.Microseconds()) / 1000}
 	}
@@ -181,41 +182,17 @@ func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
 	}
 	id := resp.PodSandboxId
 	defer b.removePod(id)
-	// Timed creates of a fast-start pod take a shell from a full pool, as
-	// in a pod at steady state (the pool fills in the background after
-	// RunPodSandbox and refills 200 ms after each use): waited for, and
-	// the container's init checked to be one of the shells, so a run where
-	// the shim fell back to the normal path does not pass for fast start.
-	shim, sandbox := 0, 0
-	fromShell := func(ctx context.Context, create func() (string, timing, error)) (timing, error) {
-		if va.shells == 0 {
-			_, d, err := create()
-			return d, err
-		}
-		shells, err := waitParked(shim, sandbox, va.shells)
-		if err != nil {
-			return timing{}, err
-		}
-		id, d, err := create()
-		if err != nil {
-			return timing{}, err
-		}
-		pid, err := b.containerPid(ctx, id)
-		if err != nil {
-			return timing{}, err
-		}
-		if !shells[pid] {
-			return timing{}, fmt.Errorf("container %s: its init %d is none of the parked shells %v: made the normal way (the shim's log says why)", id, pid, shells)
-		}
-		return d, nil
+	pool, err := b.poolOf(ctx, va, id)
+	if err != nil {
+		return nil, err
 	}
-	if va.shells > 0 {
-		if sandbox, err = b.sandboxPid(ctx, id); err != nil {
-			return nil, err
-		}
-		if shim = ppid(sandbox); shim == 0 {
-			return nil, fmt.Errorf("sandbox %d: no parent shim", sandbox)
-		}
+	fromShell := func(ctx context.Context, create func() (string, timing, error)) (timing, error) {
+		var t timing
+		err := pool.fromShell(ctx, func() (id string, err error) {
+			id, t, err = create()
+			return id, err
+		})
+		return t, err
 	}
 	ctrTime, err := fromShell(ctx, func() (string, timing, error) { return b.createStart(ctx, id, cfg, 0) })
 	if err != nil {
@@ -242,6 +219,93 @@ func (b *bench) pod(va *variant, round int) ([]result.Sample, error) {
 	return append(out, sample("restart", restart.total())), nil
 }
 
+// sandboxConfig is a new pod's config for va, its log folder made; done
+// removes the folder and the pod's cgroups.
+func (b *bench) sandboxConfig(va *variant) (*runtimeapi.PodSandboxConfig, func(), error) {
+	b.seq++
+	uid := fmt.Sprintf("%s-%d-%d", result.Slug(va.Label), os.Getpid(), b.seq)
+	logDir := filepath.Join(b.logs, uid)
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, nil, err
+	}
+	cfg := &runtimeapi.PodSandboxConfig{
+		Metadata:     &runtimeapi.PodSandboxMetadata{Name: "bench", Uid: uid, Namespace: "slrt-bench", Attempt: 0},
+		Hostname:     "bench",
+		LogDirectory: logDir,
+		Labels:       map[string]string{"slrt-bench": "1"},
+		Annotations:  map[string]string{},
+		Linux: &runtimeapi.LinuxPodSandboxConfig{
+			CgroupParent: "/" + b.cgroup + "/pod" + uid,
+			SecurityContext: &runtimeapi.LinuxSandboxSecurityContext{
+				NamespaceOptions: &runtimeapi.NamespaceOption{
+					Network: runtimeapi.NamespaceMode_POD,
+					Pid:     runtimeapi.NamespaceMode_CONTAINER,
+					Ipc:     runtimeapi.NamespaceMode_POD,
+				},
+			},
+		},
+	}
+	for k, v := range va.Annotations {
+		cfg.Annotations[k] = v
+	}
+	return cfg, func() {
+		b.removeCgroups(cfg.Linux.CgroupParent)
+		os.RemoveAll(logDir)
+	}, nil
+}
+
+// podPool is what tells a fast-start pod's containers made from a shell
+// from those made the normal way: the pod's shim and sandbox pids.
+type podPool struct {
+	b             *bench
+	shells        int // 0: not a fast-start pod
+	shim, sandbox int
+}
+
+func (b *bench) poolOf(ctx context.Context, va *variant, sandboxID string) (*podPool, error) {
+	p := &podPool{b: b, shells: va.shells}
+	if va.shells == 0 {
+		return p, nil
+	}
+	var err error
+	if p.sandbox, err = b.sandboxPid(ctx, sandboxID); err != nil {
+		return nil, err
+	}
+	if p.shim = ppid(p.sandbox); p.shim == 0 {
+		return nil, fmt.Errorf("sandbox %d: no parent shim", p.sandbox)
+	}
+	return p, nil
+}
+
+// fromShell runs create (which makes a container and returns its id).
+// In a fast-start pod the timed creates take a shell from a full pool, as
+// in a pod at steady state (the pool fills in the background after
+// RunPodSandbox and refills 200 ms after each use): waited for, and the
+// container's init checked to be one of the shells, so a run where the
+// shim fell back to the normal path does not pass for fast start.
+func (p *podPool) fromShell(ctx context.Context, create func() (string, error)) error {
+	if p.shells == 0 {
+		_, err := create()
+		return err
+	}
+	shells, err := waitParked(p.shim, p.sandbox, p.shells)
+	if err != nil {
+		return err
+	}
+	id, err := create()
+	if err != nil {
+		return err
+	}
+	pid, err := p.b.containerPid(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !shells[pid] {
+		return fmt.Errorf("container %s: its init %d is none of the parked shells %v: made the normal way (the shim's log says why)", id, pid, shells)
+	}
+	return nil
+}
+
 // containerPid is the container's init pid on the host, from the verbose
 // status.
 func (b *bench) containerPid(ctx context.Context, id string) (int, error) {
@@ -260,10 +324,26 @@ func (t timing) total() time.Duration { return t.create + t.start }
 // createStart times CreateContainer and StartContainer of the app
 // container, one right after the other as kubelet calls them.
 func (b *bench) createStart(ctx context.Context, pod string, sb *runtimeapi.PodSandboxConfig, attempt uint32) (string, timing, error) {
-	cfg := &runtimeapi.ContainerConfig{
+	cfg := containerConfig(sb, b.image, b.command, attempt)
+	t0 := time.Now()
+	resp, err := b.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: sb})
+	if err != nil {
+		return "", timing{}, fmt.Errorf("CreateContainer: %w", err)
+	}
+	t1 := time.Now()
+	if _, err := b.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: resp.ContainerId}); err != nil {
+		return "", timing{}, fmt.Errorf("StartContainer: %w", err)
+	}
+	return resp.ContainerId, timing{create: t1.Sub(t0), start: time.Since(t1)}, nil
+}
+
+// containerConfig is the pod's container "app" as kubelet asks for an
+// unprivileged one; command nil runs the image's entrypoint.
+func containerConfig(sb *runtimeapi.PodSandboxConfig, image string, command []string, attempt uint32) *runtimeapi.ContainerConfig {
+	return &runtimeapi.ContainerConfig{
 		Metadata: &runtimeapi.ContainerMetadata{Name: "app", Attempt: attempt},
-		Image:    &runtimeapi.ImageSpec{Image: b.image},
-		Command:  b.command,
+		Image:    &runtimeapi.ImageSpec{Image: image},
+		Command:  command,
 		LogPath:  fmt.Sprintf("app_%d.log", attempt),
 		Linux: &runtimeapi.LinuxContainerConfig{
 			Resources: &runtimeapi.LinuxContainerResources{},
@@ -277,16 +357,6 @@ func (b *bench) createStart(ctx context.Context, pod string, sb *runtimeapi.PodS
 			},
 		},
 	}
-	t0 := time.Now()
-	resp, err := b.rt.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: sb})
-	if err != nil {
-		return "", timing{}, fmt.Errorf("CreateContainer: %w", err)
-	}
-	t1 := time.Now()
-	if _, err := b.rt.StartContainer(ctx, &runtimeapi.StartContainerRequest{ContainerId: resp.ContainerId}); err != nil {
-		return "", timing{}, fmt.Errorf("StartContainer: %w", err)
-	}
-	return resp.ContainerId, timing{create: t1.Sub(t0), start: time.Since(t1)}, nil
 }
 
 // waitExited waits until the pod's container of attempt 0 has exited.
