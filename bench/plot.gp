@@ -52,6 +52,37 @@ if (int(system("test -f '".f."' && echo 1 || echo 0")) == 1) {
 	     for [i=1:n] f using (i+0.3+(rand(0)-0.5)*0.15):i with points pt 7 lc i
 }
 
+# The CRI level, when the run measured it (bench/cri.sh): one panel per
+# op, each variant's distribution; a panel whose file is missing or empty
+# (a cri.json from before the first-instruction pods) is left out.
+hasdata(f) = int(system("test -s '".f."' && [ $(wc -l < '".f."') -gt 1 ] && echo 1 || echo 0"))
+cfiles = "lat-cri-pod.dat lat-cri-create.dat lat-cri-restart.dat lat-cri-first.dat"
+ctitles = "'pod start (RunPodSandbox + create + start)' 'CreateContainer + StartContainer' 'restart after a crash' 'StartContainer to first instruction'"
+npanels = 0
+do for [k=1:words(cfiles)] { npanels = npanels + hasdata(dir."/".word(cfiles, k)) }
+if (npanels > 0) {
+	set terminal pngcairo size 1100,820 font "sans,10" noenhanced
+	set output dir."/lat-cri.png"
+	set multiplot layout 2,2 title "CRI level through containerd (bench/cri, interleaved rounds; box: quartiles and median)"
+	set xtics rotate by 20 right
+	set bmargin 6
+	do for [k=1:words(cfiles)] {
+		f = dir."/".word(cfiles, k)
+		if (hasdata(f)) {
+			n = ncols(f)
+			set title word(ctitles, k)." (".nrows(f)." rounds)"
+			set xrange [0.4:n+0.6]
+			eval xlabels(f, n)
+			plot for [i=1:n] f using (i):i with boxplot lc i lw 1.5, \
+			     for [i=1:n] f using (i+0.3+(rand(0)-0.5)*0.15):i with points pt 7 lc i
+		}
+	}
+	unset multiplot
+	unset bmargin
+	set xtics norotate
+	set terminal pngcairo size 900,520 font "sans,11" noenhanced
+}
+
 f = dir."/engine.dat"
 n = ncols(f)
 set output dir."/engine.png"

@@ -2,8 +2,10 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,6 +23,7 @@ type criOut struct {
 	Variants   []struct {
 		Label, Handler string
 		Annotations    map[string]string
+		Image          string // the stamp image of a first-instruction variant
 	} `json:"variants"`
 	Samples []result.Sample `json:"samples"`
 }
@@ -91,15 +94,19 @@ func (r *report) cri() {
 	r.p("The fast-start variant's timed creates begin with the pod's pool full (as at steady state) and each is")
 	r.p("checked to have been made from one of the parked shells (its init's pid was a shell's).")
 	r.p("")
-	r.p("| variant | handler | pod annotations |")
-	r.p("|---|---|---|")
+	r.p("| variant | handler | pod annotations | image |")
+	r.p("|---|---|---|---|")
 	for _, v := range c.Variants {
 		var ann []string
 		for k, val := range v.Annotations {
 			ann = append(ann, "`"+k+": \""+val+"\"`")
 		}
 		sort.Strings(ann)
-		r.p("| %s | %s | %s |", v.Label, v.Handler, strings.Join(ann, ", "))
+		img := v.Image
+		if img == "" {
+			img = c.Image
+		}
+		r.p("| %s | %s | %s | %s |", v.Label, v.Handler, strings.Join(ann, ", "), img)
 	}
 	r.p("")
 	r.p("| | variant | p50 ms | p10–p90 | p99 ms | / runc | / crun | / sl |")
@@ -126,6 +133,86 @@ func (r *report) cri() {
 	r.p("per-round ratios): %sx for create+start, %sx for a restart.",
 		f2(1/c.ratio("create+start", criFast, criSl)), f2(1/c.ratio("restart", criFast, criSl)))
 	r.p("")
+	c.firstInstruction(r)
+	r.p("![CRI latency](lat-cri.png)")
+	r.p("")
+}
+
+// opFirst is bench/cri's op for StartContainer to the workload's first
+// instruction.
+const opFirst = "first instruction"
+
+// firstInstruction writes the first-instruction rows, when the run has
+// them: their own table, since their pods run another image and only the
+// start is timed.
+func (c *criOut) firstInstruction(r *report) {
+	labels := result.Labels(c.Samples, opFirst)
+	if len(labels) == 0 {
+		return
+	}
+	// The reference is the variant without a hint (runc's), the base for
+	// the hint's cost slrt's normal start with it.
+	var ref, base string
+	for _, v := range c.Variants {
+		if v.Image == "" {
+			continue
+		}
+		if _, hinted := v.Annotations["slrt.io/cpu-affinity"]; !hinted && ref == "" {
+			ref = v.Label
+		}
+		if _, fast := v.Annotations["slrt.io/fast-start"]; !fast && base == "" && v.Handler == criSl {
+			base = v.Label
+		}
+	}
+	r.p("**StartContainer to the workload's first instruction**, in the same rounds: pods whose container is")
+	r.p("`test/e2e/imgsrc/stamp.c` (a static program without libc that reads `CLOCK_REALTIME` first thing in its")
+	r.p("`_start`, then prints it with its `sched_getaffinity` and exits), timed from the client's clock just")
+	r.p("before StartContainer to that stamp, read back from the container's log. `sl` runs it with the pod")
+	r.p("annotation `slrt.io/cpu-affinity`, with and without fast start (each round fails unless the workload")
+	r.p("reports exactly the hinted CPUs); the other handlers without a hint, as the reference.")
+	r.p("")
+	r.p("| | variant | p50 ms | p10–p90 | p99 ms | / %s | / %s |", ref, base)
+	r.p("|---|---|---:|---:|---:|---:|---:|")
+	for _, l := range labels {
+		w := result.Select(c.Samples, opFirst, l, wall)
+		vs := func(b string) string {
+			if l == b || b == "" {
+				return ""
+			}
+			return f2(c.ratio(opFirst, l, b)) + "x"
+		}
+		r.p("| %s | %s | %s | %s–%s | %s | %s | %s |", opFirst, l, f1(result.Median(w)),
+			f1(result.Quantile(w, 0.1)), f1(result.Quantile(w, 0.9)), f1(result.Quantile(w, 0.99)), vs(ref), vs(base))
+	}
+	r.p("")
+}
+
+// criPlots are the CRI ops bench/plot.gp draws in lat-cri.png, one panel
+// each, and the files it reads them from.
+var criPlots = []struct{ op, file string }{
+	{"pod start", "lat-cri-pod.dat"},
+	{"create+start", "lat-cri-create.dat"},
+	{"restart", "lat-cri-restart.dat"},
+	{opFirst, "lat-cri-first.dat"},
+}
+
+// writeCriData writes the per-variant latency columns of lat-cri.png; with
+// no CRI run (c nil) it removes them, and plot.gp then leaves the PNG as
+// it is.
+func writeCriData(dir string, c *criOut) error {
+	for _, pl := range criPlots {
+		path := filepath.Join(dir, pl.file)
+		if c == nil {
+			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+			continue
+		}
+		if err := columns(path, c.Samples, pl.op, result.Labels(c.Samples, pl.op)); err != nil {
+			return fmt.Errorf("%s: %w", pl.file, err)
+		}
+	}
+	return nil
 }
 
 // shellJoin writes args as a shell would need them typed.

@@ -80,6 +80,9 @@ func main() {
 	if err := writeData(*in, &o, &e, c); err != nil {
 		log.Fatal(err)
 	}
+	if err := writeCriData(*in, cr); err != nil {
+		log.Fatal(err)
+	}
 	var w strings.Builder
 	r := &report{w: &w, o: &o, e: &e, c: c, cr: cr}
 	r.header(*commit, *mode)
