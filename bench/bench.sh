@@ -6,6 +6,13 @@
 #   bench/bench.sh           full run: 20 rounds, results in bench/results/
 #   bench/bench.sh --smoke   ~1 minute, 3 rounds, results in build/bench-smoke/
 #
+# Each run builds its drivers into a folder of its own (build/bench.XXXXXX,
+# or $BIN when given) and its private containerd daemons get folders of
+# their own too, so two runs at once (a smoke beside a full run, two
+# engineers) never overwrite each other's binaries or daemons; the folders
+# are removed when the run ends. Only OUT is shared when two runs name the
+# same one.
+#
 # Fails only on errors (a runtime that cannot run the bundle, state left
 # behind); timings are reported, never asserted: the machines are shared.
 #
@@ -46,7 +53,6 @@ else
 	OUT=${OUT:-bench/results}
 fi
 export CTRD_RUNS PODS CRI_RUNS
-BIN=build/bench
 
 if [ -z "${SLRT_BENCH_NS:-}" ]; then
 	if [ "$(id -u)" -ne 0 ]; then
@@ -62,9 +68,20 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gnuplot-nox >/dev/null ||
 			echo "$0: gnuplot-nox not installed: no plots" >&2
 	fi
+	# This run's own folder for the drivers and private copies of the
+	# binaries (others may rebuild build/slrt while this runs, and the
+	# report must describe one binary). Removed at the end by the run inside
+	# the namespace; until the exec below, by this trap.
+	if [ -z "${BIN:-}" ]; then
+		mkdir -p build
+		BIN=$(mktemp -d "$PWD/build/bench.XXXXXX")
+		SLRT_BENCH_OWN_BIN=1
+		trap 'rm -rf "$BIN"' EXIT
+	fi
 	mkdir -p "$BIN"
-	# Private copies: others may rebuild build/slrt while this runs, and
-	# the report must describe one binary.
+	# (ctrd.sh and cri.sh name their private containerd folders and
+	# namespace after it: per run too.)
+	BIN=$(realpath "$BIN")
 	cp build/slrt "$BIN/slrt"
 	cp runtime/inithelper/bin/slrt-init "$BIN/slrt-init"
 	for d in oci engine fastart report; do
@@ -91,7 +108,7 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 		go build -o "$BIN/cri" ./bench/cri
 		${CC:-cc} -O2 -static -Wall -Wextra -Werror -s -o "$BIN/crun-oci10" bench/crun-oci10/crun-oci10.c
 	fi
-	export SLRT_BENCH_CTRD SLRT_BENCH_CRI
+	export SLRT_BENCH_CTRD SLRT_BENCH_CRI BIN SLRT_BENCH_OWN_BIN
 	exec unshare --mount --propagation private env SLRT_BENCH_NS=1 "$0" "$@"
 fi
 
@@ -102,8 +119,13 @@ cleanup() {
 	umount "$scratch" 2>/dev/null || true
 	rmdir "$scratch" 2>/dev/null || true
 	rm -rf "$disk"
+	if [ "${SLRT_BENCH_OWN_BIN:-}" = 1 ]; then
+		rm -rf "$BIN"
+	fi
 }
 trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 mount -t tmpfs -o size=256m,mode=0711 tmpfs "$scratch"
 controllers=/sys/fs/cgroup/unified/cgroup.controllers
 if [ -r "$controllers" ] && grep -q . "$controllers"; then
@@ -125,11 +147,15 @@ rm -f "$OUT/cri.json" # likewise for the CRI level
 if [ "$SLRT_BENCH_CRI" = 1 ]; then
 	BIN=$BIN bench/cri.sh "$OUT" "$CRI_RUNS"
 fi
-"$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode"
-if command -v gnuplot >/dev/null; then
+# Without gnuplot the PNGs already in OUT stay (the committed ones in
+# bench/results) and the report says they are not this run's.
+plots=true
+command -v gnuplot >/dev/null || plots=false
+"$BIN/report" -in "$OUT" -commit "$(git describe --always --dirty 2>/dev/null || echo unknown)" -mode "$mode" -plots="$plots"
+if [ "$plots" = true ]; then
 	gnuplot -e "dir='$OUT'" bench/plot.gp
 else
-	echo "gnuplot not found: no plots" >&2
+	echo "gnuplot not found: plots not regenerated (the PNGs in $OUT are from an earlier run)" >&2
 fi
 echo "bench ($mode): $(uptime)"
 echo "report: $OUT/REPORT.md"

@@ -4,7 +4,7 @@
 # runc shim, sees the same masked cgroup.controllers as in bench/oci).
 #
 # Starts a private containerd 2.4.2 (test/e2e/containerd.sh, in its own
-# folder $SLRT_BENCH_CTRD_DIR, default /tmp/slrt-bench-ctrd, never the e2e
+# folder $SLRT_BENCH_CTRD_DIR, by default one named after $BIN, never the e2e
 # tests' or the host's), imports the busybox image, runs bench/ctrd inside
 # the daemon's mount namespace (ctr's fifos and the shims live there) and
 # stops the daemon again, which removes everything it made. containerd and
@@ -13,10 +13,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$(realpath -m "$1") RUNS=$2 PODS=$3
 BIN=$(realpath "${BIN:-build/bench}") # absolute: nsenter keeps no working directory
+for b in ctrd containerd-shim-slrt-v2 crun-oci10; do
+	[ -x "$BIN/$b" ] || { echo "$0: no $BIN/$b: run through bench/bench.sh, which builds it" >&2; exit 1; }
+done
 VERSION=2.4.2
 export SLRT_CONTAINERD=$VERSION
-export SLRT_E2E_DIR=${SLRT_BENCH_CTRD_DIR:-/tmp/slrt-bench-ctrd}
-export SLRT_NAMESPACE=slrt-bench
+# A folder per run by default (bench.sh's BIN is one), so two runs never
+# share a daemon.
+export SLRT_E2E_DIR=${SLRT_BENCH_CTRD_DIR:-/tmp/slrt-bench-ctrd.${BIN##*/}}
+# and never a namespace: containers' cgroups are /<namespace>/<id>
+run=${BIN##*/}
+export SLRT_NAMESPACE=slrt-${run//./-}
 export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
 c=test/e2e/containerd.sh
 

@@ -10,17 +10,22 @@ import (
 )
 
 // writeData writes the tab-separated files bench/plot.gp draws: one column
-// per label (first line: the labels), one row per round.
-func writeData(dir string, o *ociOut, e *engineOut, c *ctrdOut) error {
+// per label (first line: the labels), one row per round. plots says whether
+// plot.gp runs after: without it no PNG is touched (the committed ones stay,
+// and the report says they are from an earlier run).
+func writeData(dir string, o *ociOut, e *engineOut, c *ctrdOut, plots bool) error {
 	for _, op := range []string{"run", "create", "start"} {
 		if err := columns(filepath.Join(dir, "lat-"+op+".dat"), o.Samples, op, result.Labels(o.Samples, op)); err != nil {
 			return err
 		}
 	}
 	// lat-ctr.dat exists only when this run measured the containerd level
-	// (plot.gp draws it when it is there).
+	// (plot.gp draws it when it is there); a plot of an earlier run's goes
+	// only when this run's plots replace it.
 	os.Remove(filepath.Join(dir, "lat-ctr.dat"))
-	os.Remove(filepath.Join(dir, "lat-ctr.png"))
+	if plots {
+		os.Remove(filepath.Join(dir, "lat-ctr.png"))
+	}
 	if c != nil {
 		if err := columns(filepath.Join(dir, "lat-ctr.dat"), c.Samples, "ctr run", result.Labels(c.Samples, "ctr run")); err != nil {
 			return err

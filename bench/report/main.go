@@ -60,6 +60,7 @@ func main() {
 	in := flag.String("in", "bench/results", "directory with oci.json and engine.json; REPORT.md and the plot data go there too")
 	commit := flag.String("commit", "unknown", "slrt commit measured")
 	mode := flag.String("mode", "full", "full or smoke (named in the report)")
+	plots := flag.Bool("plots", true, "the PNG plots are made from this run's data after (bench.sh: false without gnuplot, and the existing PNGs stay)")
 	flag.Parse()
 	var o ociOut
 	var e engineOut
@@ -77,7 +78,7 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	if err := writeData(*in, &o, &e, c); err != nil {
+	if err := writeData(*in, &o, &e, c, *plots); err != nil {
 		log.Fatal(err)
 	}
 	if err := writeCriData(*in, cr); err != nil {
@@ -85,7 +86,7 @@ func main() {
 	}
 	var w strings.Builder
 	r := &report{w: &w, o: &o, e: &e, c: c, cr: cr}
-	r.header(*commit, *mode)
+	r.header(*commit, *mode, *plots)
 	r.goals()
 	r.cli()
 	r.engine()
@@ -131,11 +132,17 @@ func f2(x float64) string {
 	return fmt.Sprintf("%.2f", x)
 }
 
-func (r *report) header(commit, mode string) {
+func (r *report) header(commit, mode string, plots bool) {
 	m := r.o.Machine
 	r.p("# slrt benchmark report")
 	r.p("")
 	r.p("Made by `make bench` (`bench/bench.sh`, mode **%s**) on %s, slrt commit `%s`.", mode, r.o.Started.UTC().Format("2006-01-02 15:04 MST"), commit)
+	if !plots {
+		r.p("")
+		r.p("**Plots not regenerated** (no gnuplot on the machine that ran it): the PNGs below are from an")
+		r.p("earlier run and do not show these numbers; the tables do.")
+		r.p("")
+	}
 	r.p("The machine is shared: absolute times move with load. Read the **per-round ratios** (runtimes run")
 	r.p("interleaved, so each ratio compares runs made under the same load) and the **page faults** (about")
 	r.p("13 µs each on these VMs, and independent of load).")
