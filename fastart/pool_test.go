@@ -170,3 +170,89 @@ func TestPoolSize(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolDeferredWait: a Deferred pool spawns nothing before Fill; a
+// Take that finds no parked shell while one is being spawned waits for it
+// (up to SpawnWait), and gives up after SpawnWait with the reason.
+func TestPoolDeferredWait(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.StateRoot(t)
+	testutil.Leaks(t, root)
+	spec := testutil.DefaultSpec("true")
+	for _, tc := range []struct {
+		name string
+		wait time.Duration
+		// hold is how long the spawn is held back after a Take began
+		hold  time.Duration
+		taken bool
+	}{
+		{"waits for the shell", 20 * time.Second, 50 * time.Millisecond, true},
+		{"gives up after SpawnWait", 10 * time.Millisecond, 200 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			entered, release := make(chan struct{}), make(chan struct{})
+			var spawns int
+			var mu sync.Mutex
+			p, err := fastart.New(fastart.Config{
+				Size:     1,
+				Shell:    container.ShellConfigFor(spec),
+				Deferred: true,
+				// the first spawn is held until released; later ones
+				// (the refill after a Take) go straight through
+				Spawn: func(f func() (int, error)) error {
+					mu.Lock()
+					spawns++
+					first := spawns == 1
+					mu.Unlock()
+					if first {
+						close(entered)
+						<-release
+					}
+					_, err := f()
+					return err
+				},
+				SpawnWait: tc.wait,
+				Logf:      t.Logf,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if _, err := p.Take(spec); err == nil || !strings.Contains(err.Error(), "no parked shell") {
+				t.Fatalf("take before Fill: %v, want no parked shell (and no wait: nothing is spawning)", err)
+			}
+			mu.Lock()
+			if spawns != 0 {
+				t.Errorf("%d spawns before Fill, want 0", spawns)
+			}
+			mu.Unlock()
+			p.Fill()
+			<-entered
+			type taken struct {
+				sh  *container.Shell
+				err error
+			}
+			got := make(chan taken, 1)
+			go func() {
+				sh, err := p.Take(spec)
+				got <- taken{sh, err}
+			}()
+			// The Take is under way (or soon will be) while the spawn is
+			// held: it can only get a shell by waiting for this one.
+			time.Sleep(tc.hold)
+			close(release)
+			r := <-got
+			if tc.taken {
+				if r.err != nil {
+					t.Fatalf("take during the spawn: %v, want the shell being spawned", r.err)
+				}
+				r.sh.Destroy()
+				return
+			}
+			if r.err == nil || !strings.Contains(r.err.Error(), "no parked shell") {
+				t.Fatalf("take after SpawnWait: %v, want no parked shell", r.err)
+			}
+			waitReady(t, p, 1)
+		})
+	}
+}

@@ -7,6 +7,9 @@
 //     overlaps a timed operation), as a pod's pool is at steady state;
 //   - start (up to the workload's execve, which is when Start returns) of
 //     a pre-created container with no CPU hint, a CPU list, and "auto";
+//   - create+start arriving as a new pool spawns its first shell (a
+//     container created right after its pod): waiting for that shell
+//     (fastart.Config.SpawnWait) against the normal path beside the spawn;
 //   - memory of parked shells: VmRSS and PSS of each, next to a parked
 //     pre-created container's init.
 //
@@ -81,6 +84,39 @@ func (b *bench) lifecycle(id string, pooled bool) (createStart, total float64, e
 		return createStart, total, fmt.Errorf("container %s exited with %d", id, st.Code)
 	}
 	return createStart, total, c.Delete(false)
+}
+
+// firstShell times create+start of a container that arrives just as a new
+// pool (size 1) begins spawning its first shell, from the pool's New: with
+// wait, Take waits for that shell; without, the container is made the
+// normal way while the spawn runs beside it. The create arrives at the
+// spawn's start: the worst case for waiting.
+func (b *bench) firstShell(id string, shellCfg container.ShellConfig, wait bool) (float64, error) {
+	cfg := fastart.Config{Size: 1, Shell: shellCfg, Logf: func(string, ...any) {}}
+	if wait {
+		cfg.SpawnWait = time.Second
+	}
+	t0 := time.Now()
+	p, err := fastart.New(cfg)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	sh, err := p.Take(mustSpec(b.bundle))
+	if wait && err != nil {
+		return 0, fmt.Errorf("take the first shell: %w", err)
+	}
+	c, err := b.create(id, sh)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Delete(true)
+	if err := c.Start(nil); err != nil {
+		return 0, err
+	}
+	d := ms(time.Since(t0))
+	c.Init().Wait()
+	return d, nil
 }
 
 // startTimed creates a container untimed and times Start alone: it returns
@@ -249,6 +285,18 @@ func main() {
 			log.Fatal(err)
 		}
 		var rows []result.Sample
+		// First, while the pool is full and no refill is due.
+		for _, wait := range []bool{false, true} {
+			label := "create+start during the first spawn, the normal way"
+			if wait {
+				label = "create+start during the first spawn, waiting for it"
+			}
+			d, err := b.firstShell(fmt.Sprintf("%s-first-%v", id, wait), shellCfg, wait)
+			if err != nil {
+				log.Fatalf("%s: %v", label, err)
+			}
+			rows = append(rows, result.Sample{Op: "first", Label: label, Round: round, WallMs: d})
+		}
 		for _, pooled := range []bool{false, true} {
 			cs, total, err := b.lifecycle(fmt.Sprintf("%s-%v", id, pooled), pooled)
 			if err != nil {
