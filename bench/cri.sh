@@ -1,7 +1,8 @@
 #!/bin/bash
 # bench/cri.sh OUT RUNS — the CRI level of bench/bench.sh (which runs it
 # inside its private mount namespace), or on its own as root after
-# `make shim` (it then builds what it needs into $BIN, default build/bench).
+# `make shim` (it then builds what it needs into $BIN, by default a folder
+# of its own under build/, removed at the end).
 #
 # Starts a private containerd 2.4.2 in CRI mode (test/e2e/containerd.sh
 # with SLRT_CRI=1, in its own folder $SLRT_BENCH_CRI_DIR, default
@@ -15,33 +16,36 @@
 #
 # crun: a third handler, `crun`, the same runc shim with BinaryName
 # $BIN/crun-oci10 (crun 1.8.1 refuses containerd 2.x's ociVersion; see
-# bench/crun-oci10), added to the daemon's config after start and picked up
-# by a restart (containerd.sh has no such handler). Only where crun 1.8.1
-# runs at all: a hybrid host needs an empty cgroup.controllers, which
-# bench.sh's mount namespace provides; SLRT_BENCH_CRI_CRUN=0 leaves it out.
+# bench/crun-oci10), given to containerd.sh as an extra handler
+# (SLRT_CRI_HANDLERS). Only where crun 1.8.1 runs at all: a hybrid host
+# needs an empty cgroup.controllers, which bench.sh's mount namespace
+# provides; SLRT_BENCH_CRI_CRUN=0 leaves it out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: $0 OUT RUNS" >&2; exit 2; }
 OUT=$(realpath -m "$1") RUNS=$2
-BIN=$(realpath -m "${BIN:-build/bench}")
 export SLRT_CONTAINERD=2.4.2 SLRT_CRI=1
-export SLRT_E2E_DIR=${SLRT_BENCH_CRI_DIR:-/tmp/slrt-cribench}
-export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
 c=test/e2e/containerd.sh
 
-# On its own (bench.sh did not build them): fresh private copies, so a
-# rebuild of build/ by someone else mid-run does not change what is
-# measured.
+# On its own (bench.sh did not build them): fresh private copies in a
+# folder of this run's, so a rebuild of build/ by someone else mid-run does
+# not change what is measured and two runs do not collide.
+cleanup=()
 if [ -z "${SLRT_BENCH_NS:-}" ]; then
 	[ "$(id -u)" -eq 0 ] || { echo "$0: run as root" >&2; exit 1; }
+	if [ -z "${BIN:-}" ]; then
+		mkdir -p build
+		BIN=$(mktemp -d "$PWD/build/bench.XXXXXX")
+		cleanup+=("$BIN")
+	fi
 	mkdir -p "$BIN"
-	cp build/containerd-shim-slrt-v2 "$SLRT_SHIM"
+	cp build/containerd-shim-slrt-v2 "$BIN/containerd-shim-slrt-v2"
 	go build -o "$BIN/cri" ./bench/cri
 fi
+BIN=$(realpath -m "${BIN:-build/bench}")
+export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
+export SLRT_E2E_DIR=${SLRT_BENCH_CRI_DIR:-/tmp/slrt-cribench.${BIN##*/}}
 
-trap '"$c" stop >/dev/null 2>&1 || true' EXIT
-"$c" start
-eval "$("$c" env)"
 handlers=sl,runc
 controllers=/sys/fs/cgroup/unified/cgroup.controllers
 if [ "${SLRT_BENCH_CRI_CRUN:-1}" = 1 ]; then
@@ -50,21 +54,14 @@ if [ "${SLRT_BENCH_CRI_CRUN:-1}" = 1 ]; then
 	elif [ -r "$controllers" ] && grep -q . "$controllers"; then
 		echo "bench/cri.sh: no crun handler: crun 1.8.1 refuses this hybrid host outside bench.sh's namespace" >&2
 	else
-		# A table of its own: TOML lets it follow the others' in any order.
-		cat >>"$DIR/config.toml" <<TOML
-
-[plugins."io.containerd.cri.v1.runtime".containerd.runtimes.crun]
-  runtime_type = "io.containerd.runc.v2"
-  runtime_path = "$(dirname "$CONTAINERD")/containerd-shim-runc-v2"
-  [plugins."io.containerd.cri.v1.runtime".containerd.runtimes.crun.options]
-    BinaryName = "$BIN/crun-oci10"
-    Root = "$DIR/state/crun"
-    SystemdCgroup = false
-TOML
-		"$c" restart
+		export SLRT_CRI_HANDLERS="${SLRT_CRI_HANDLERS:+$SLRT_CRI_HANDLERS }crun=io.containerd.runc.v2::$BIN/crun-oci10"
 		handlers=sl,runc,crun
 	fi
 fi
+
+trap '"$c" stop >/dev/null 2>&1 || true; rm -rf "${cleanup[@]}"' EXIT
+"$c" start
+eval "$("$c" env)"
 # The loopback registry serves the stamp image of bench/cri's
 # first-instruction pods, which it pulls through the CRI.
 "$c" registry

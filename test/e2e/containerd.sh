@@ -26,6 +26,15 @@
 #                    /<namespace>/<id>, so instances of the same tests on one
 #                    host, say two SLRT_E2E_DIRs, must not share it)
 #   SLRT_CRI=1       start with the CRI plugin on (below)
+#   SLRT_CRI_HANDLERS  extra CRI runtime handlers (CRI mode only), entries
+#                    separated by spaces: NAME=RUNTIME_TYPE:SHIM[:OCI_BINARY]
+#                    (SHIM: the runtime_path, empty for this version's runc
+#                    shim when the type is io.containerd.runc.v2, or for
+#                    containerd's own lookup otherwise; OCI_BINARY: the runc
+#                    shim's BinaryName, its state in $DIR/state/NAME), e.g.
+#                    crun=io.containerd.runc.v2::/usr/local/bin/crun-wrapper
+#                    or slrt-b=io.containerd.slrt.v2:/tmp/b/containerd-shim-slrt-v2
+#                    (a second slrt shim: pod_annotations as for sl)
 #   SLRT_FGAC_POLICY, SLRT_FGAC_SOCKET  where the shims look for the FGAC
 #                    policy and agent (default $DIR/fgac/fgac.json and
 #                    fgac.sock: a test runs `slrt fgac serve` there; without
@@ -43,7 +52,11 @@
 # run inside it too (nsenter), so its fifos are where the shim looks.
 #
 # stop keeps the daemon's last log (with the shims' stderr) as
-# ${TMPDIR:-/tmp}/slrt-e2e-containerd-<version>.log.
+# ${TMPDIR:-/tmp}/slrt-e2e-containerd-<version>.log. It also removes the
+# host-wide /k8s.io and /slrt cgroups (containerd's default parent for
+# pods, the engine's for containers without a cgroupsPath) in every
+# hierarchy where they did not exist when this instance started, once they
+# are empty and no other containerd runs on the host.
 #
 # The CRI plugin is off unless SLRT_CRI=1 (the ctr tests need none of it).
 # CRI mode (config v3 on 2.x, v2 on 1.6/1.7) adds, all private to this
@@ -180,22 +193,63 @@ C
 # write_cri_config: the config of CRI mode (see the top of this file).
 # handlers TABLE: the CRI runtime handlers under TABLE (the containerd
 # table of the CRI plugin, whose name differs between config v2 and v3):
-# runc for comparison, sl for slrt. One definition, so both versions run
-# the same handlers.
+# runc for comparison, sl for slrt, then $SLRT_CRI_HANDLERS'. One
+# definition, so both versions run the same handlers.
 handlers() {
-	cat <<C
-      [$1.runtimes.runc]
-        runtime_type = "io.containerd.runc.v2"
-        runtime_path = "$RUNC_SHIM"
-        [$1.runtimes.runc.options]
-          BinaryName = "$(command -v runc)"
-          Root = "$DIR/state/runc"
-          SystemdCgroup = false
-      [$1.runtimes.sl]
-        runtime_type = "io.containerd.slrt.v2"
-        runtime_path = "$SHIM"
-        pod_annotations = ["slrt.io/*"]
-C
+	handler "$1" runc io.containerd.runc.v2 "$RUNC_SHIM" "$(command -v runc)"
+	handler "$1" sl io.containerd.slrt.v2 "$SHIM" ""
+	local e
+	for e in ${SLRT_CRI_HANDLERS:-}; do
+		parse_handler "$e"
+		handler "$1" "$H_NAME" "$H_TYPE" "$H_SHIM" "$H_BIN"
+	done
+}
+
+# handler TABLE NAME TYPE SHIM OCI_BINARY: one runtime handler's table.
+handler() {
+	local t=$1.runtimes.$2
+	printf '      [%s]\n        runtime_type = "%s"\n' "$t" "$3"
+	[ -z "$4" ] || printf '        runtime_path = "%s"\n' "$4"
+	case $3 in
+	io.containerd.slrt.*) printf '        pod_annotations = ["slrt.io/*"]\n' ;;
+	esac
+	[ -z "$5" ] || printf '        [%s.options]\n          BinaryName = "%s"\n          Root = "%s"\n          SystemdCgroup = false\n' \
+		"$t" "$5" "$DIR/state/$2"
+}
+
+# parse_handler ENTRY: one $SLRT_CRI_HANDLERS entry into H_NAME, H_TYPE,
+# H_SHIM and H_BIN (the runc type's empty SHIM becomes this version's runc
+# shim). Exits naming the entry when it is malformed.
+parse_handler() {
+	local e=$1 rest
+	H_NAME=${e%%=*} rest=${e#*=}
+	[ "$H_NAME" != "$e" ] || die "SLRT_CRI_HANDLERS entry \"$e\": want NAME=RUNTIME_TYPE:SHIM[:OCI_BINARY]"
+	case $H_NAME in
+	'' | *[!a-z0-9-]*) die "SLRT_CRI_HANDLERS entry \"$e\": the name must be lower-case letters, digits and -" ;;
+	runc | sl) die "SLRT_CRI_HANDLERS entry \"$e\": $H_NAME is a built-in handler" ;;
+	esac
+	IFS=: read -r H_TYPE H_SHIM H_BIN extra <<<"$rest"
+	[ -z "${extra:-}" ] || die "SLRT_CRI_HANDLERS entry \"$e\": too many fields (paths may not hold ':')"
+	case $H_TYPE in
+	io.containerd.*.v[0-9]*) ;;
+	*) die "SLRT_CRI_HANDLERS entry \"$e\": runtime type \"$H_TYPE\" is not io.containerd.<name>.v<N>" ;;
+	esac
+	if [ -z "$H_SHIM" ] && [ "$H_TYPE" = io.containerd.runc.v2 ]; then
+		H_SHIM=$RUNC_SHIM
+	fi
+	local f
+	for f in "$H_SHIM" "$H_BIN"; do
+		[ -z "$f" ] || [ -x "$f" ] || die "SLRT_CRI_HANDLERS entry \"$e\": $f is not an executable file"
+	done
+	[ -z "$H_BIN" ] || [ "$H_TYPE" = io.containerd.runc.v2 ] ||
+		die "SLRT_CRI_HANDLERS entry \"$e\": an OCI binary is only for io.containerd.runc.v2"
+}
+
+# handler_names: the CRI handlers this instance has, for messages.
+handler_names() {
+	local e names="sl, runc"
+	for e in ${SLRT_CRI_HANDLERS:-}; do names="$names, ${e%%=*}"; done
+	echo "$names"
 }
 
 write_cri_config() {
@@ -435,11 +489,22 @@ start() {
 	fi
 	[ -x "$SHIM" ] || die "no shim at $SHIM (make shim)"
 	bins build
+	# Bad extra handlers fail before anything is made.
+	if [ -n "${SLRT_CRI_HANDLERS:-}" ]; then
+		[ "${SLRT_CRI:-0}" = 1 ] || die "SLRT_CRI_HANDLERS needs CRI mode (SLRT_CRI=1)"
+		local e seen=" "
+		for e in $SLRT_CRI_HANDLERS; do
+			parse_handler "$e"
+			case $seen in *" $H_NAME "*) die "SLRT_CRI_HANDLERS names $H_NAME twice" ;; esac
+			seen="$seen$H_NAME "
+		done
+	fi
 	# Leftovers of a run that was not stopped (killed machine, SIGKILL):
 	# clean them first so start always begins from nothing.
 	stop_quiet
 	mkdir -p "$DIR/root" "$DIR/state" "$DIR/bin"
 	ln -sf "$SHIM" "$DIR/bin/containerd-shim-slrt-v2"
+	shared_cgroups_absent >"$DIR/cgroups-absent"
 	if [ "${SLRT_CRI:-0}" = 1 ]; then
 		touch "$DIR/cri"
 		cri_host_setup
@@ -448,7 +513,7 @@ start() {
 	launch
 	if [ -f "$DIR/cri" ]; then
 		cri_images
-		echo "containerd $VERSION: CRI on $SOCK (handlers sl, runc), crictl config $DIR/crictl.yaml" >&2
+		echo "containerd $VERSION: CRI on $SOCK (handlers $(handler_names)), crictl config $DIR/crictl.yaml" >&2
 	fi
 }
 
@@ -556,6 +621,69 @@ in_ns() {
 
 stop_quiet() { stop >/dev/null 2>&1 || true; }
 
+# Top-level cgroups that every instance on the host shares: containerd's
+# default cgroup parent for CRI pods (/k8s.io) and the engine's for
+# containers without a cgroupsPath (/slrt).
+SHARED_CGROUPS="k8s.io slrt"
+
+# cgroup_roots: the root of every mounted cgroup hierarchy (v1 controllers,
+# named ones, the hybrid host's unified v2, or a unified host's single one),
+# each once (cpu and cpuacct are links to one folder).
+cgroup_roots() {
+	local r
+	{
+		[ -f /sys/fs/cgroup/cgroup.procs ] && echo /sys/fs/cgroup
+		for r in /sys/fs/cgroup/*/; do
+			[ -f "$r/cgroup.procs" ] && realpath "$r"
+		done
+	} | sort -u
+}
+
+# shared_cgroups_absent: the shared cgroups that do not exist yet, one
+# path a line: start records them so that stop removes only those this
+# instance may have caused to exist.
+shared_cgroups_absent() {
+	local r n
+	for r in $(cgroup_roots); do
+		for n in $SHARED_CGROUPS; do
+			[ -e "$r/$n" ] || echo "$r/$n"
+		done
+	done
+}
+
+# other_instances: pids of containerd daemons other than ours (any
+# containerd: another instance of this script, k8s.sh's, the host's).
+other_instances() {
+	local p exe own
+	own=$(cat "$PIDFILE" 2>/dev/null || true)
+	for p in /proc/[0-9]*; do
+		exe=$(readlink "$p/exe" 2>/dev/null) || continue
+		exe=${exe% (deleted)}
+		[ "${exe##*/}" = containerd ] && [ "${p#/proc/}" != "$own" ] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# remove_shared_cgroups: stop's last step. The shared cgroups this instance
+# found absent at start are removed when they are empty (rmdir refuses a
+# cgroup with processes or children) and no other containerd runs: one
+# could be creating a pod under /k8s.io right now, and an rmdir between its
+# mkdir of the parent and of the pod's cgroup would fail its create.
+remove_shared_cgroups() {
+	[ -s "$DIR/cgroups-absent" ] || return 0
+	local others
+	others=$(other_instances)
+	if [ -n "$others" ]; then
+		echo "containerd.sh: other containerd daemons run ($(echo $others)): shared cgroups kept" >&2
+		return 0
+	fi
+	local cg
+	while read -r cg; do
+		case $cg in /sys/fs/cgroup/*) ;; *) continue ;; esac
+		[ -d "$cg" ] && rmdir "$cg" 2>/dev/null || true
+	done <"$DIR/cgroups-absent"
+}
+
 stop() {
 	local p
 	if p=$(pid); then
@@ -621,13 +749,13 @@ stop() {
 	# cgroups the engine made for the namespace's containers (empty ones
 	# only: rmdir fails on a busy cgroup).
 	local cg
-	# (Not the CRI's /k8s.io: every CRI instance on the host shares it, and
-	# an rmdir racing another instance's create fails that create; each
-	# pod's shim removes its own cgroups.)
+	# (The shared /k8s.io and /slrt are remove_shared_cgroups' below: each
+	# pod's shim removes its own cgroups under them.)
 	for cg in /sys/fs/cgroup/*/"$NS" /sys/fs/cgroup/unified/"$NS" /sys/fs/cgroup/"$NS"; do
 		[ -d "$cg" ] || continue
 		find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
 	done
+	remove_shared_cgroups
 	cri_host_undo
 	# Keep the daemon's last log (with the shims' stderr) for a look after.
 	[ -f "$LOG" ] && mv "$LOG" "${TMPDIR:-/tmp}/slrt-e2e-containerd-$VERSION.log"
