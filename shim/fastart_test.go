@@ -132,6 +132,11 @@ func TestShimFastStart(t *testing.T) {
 	}, "sleep", "1000")
 	shimLog := readShimLog(t, sbBundle)
 	sb := h.create("sandbox", sbBundle, nil)
+	// The pool is made in the sandbox's Create but fills only after its
+	// Start, so neither request waits on spawns.
+	if n := len(parkedShells(t, h.pid, sb.Pid)); n != 0 {
+		t.Errorf("%d shells spawned before the sandbox's Start, want 0", n)
+	}
 	h.startTask("sandbox", "")
 	shimLog.waitFor(t, "pod sandbox: fast start with 2 shells")
 	shells := waitShells(t, h.pid, 2, sb.Pid)
@@ -159,6 +164,7 @@ func TestShimFastStart(t *testing.T) {
 	if !shells[int(res.Pid)] {
 		t.Errorf("app's init %d is not one of the parked shells %v", res.Pid, shells)
 	}
+	shimLog.waitFor(t, fmt.Sprintf("container app: created from fast-start shell %d", res.Pid))
 	h.startTask("app", "")
 	if code := h.wait("app", ""); code != 0 {
 		t.Errorf("app exit %d: %s", code, out.all(t))

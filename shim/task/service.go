@@ -219,6 +219,9 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 		pio.close()
 		return nil, err
 	}
+	if opts.Shell != nil {
+		log.Printf("container %s: created from fast-start shell %d", r.ID, c.Init().Pid)
+	}
 	cc := &ctr{c: c, bundle: r.Bundle, rootfs: rootfs, init: p, execs: map[string]*proc{}, mounts: r.Rootfs,
 		oom: watchOOM(r.ID, c, s.pub), place: place}
 	s.mu.Lock()
@@ -303,6 +306,7 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskap
 	}
 	s.pub.Publish(events.TopicStart, &eventsapi.TaskStart{ContainerID: r.ID, Pid: uint32(p.pid)})
 	p.markStartReplied()
+	s.fillPool(r.ID) // a sandbox's shells: spawned in the background from now on
 	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
 }
 
