@@ -9,6 +9,13 @@
 # the daemon's mount namespace (ctr's fifos and the shims live there) and
 # stops the daemon again, which removes everything it made. containerd and
 # its runc shim (same version) come from test/e2e/tools.sh's cache.
+#
+# SLRT_BENCH_SHIM_B=PATH adds a second slrt shim, another build, measured
+# beside $BIN's in the same run (label "slrt-b": latency and memory), for
+# an A/B of a change to the shim. CTRD_PEERS (runc,crun) picks the runc
+# shim's OCI runtimes (crun runs only inside bench.sh's namespace on hybrid
+# hosts); CTRD_EXECS (50) the execs run into one pod before its shim is
+# measured again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OUT=$(realpath -m "$1") RUNS=$2 PODS=$3
@@ -34,4 +41,6 @@ eval "$("$c" env)"
 pid=$(cat "$DIR/containerd.pid")
 nsenter -t "$pid" -m -- "$BIN/ctrd" -address "$SOCK" -ctr "$CTR" -namespace "$SLRT_NAMESPACE" \
 	-runs "$RUNS" -pods "$PODS" -slrt-shim "$SLRT_SHIM" -runc-shim "$(dirname "$CTR")/containerd-shim-runc-v2" \
-	-crun-wrapper "$BIN/crun-oci10" -containerd-version "$("$CONTAINERD" --version | awk '{print $3}')" -out "$OUT"
+	-crun-wrapper "$BIN/crun-oci10" -containerd-version "$("$CONTAINERD" --version | awk '{print $3}')" \
+	-peers "${CTRD_PEERS:-runc,crun}" -execs "${CTRD_EXECS:-50}" ${SLRT_BENCH_SHIM_B:+-slrt-shim-b "$(realpath "$SLRT_BENCH_SHIM_B")"} \
+	-out "$OUT"

@@ -3,8 +3,14 @@
 // `ctr run --rm IMAGE /bin/true` with io.containerd.slrt.v2, with
 // io.containerd.runc.v2 and runc, and with io.containerd.runc.v2 and crun
 // (BinaryName), interleaved round by round; and the memory (RSS and PSS,
-// summed over the shims) of one and of ten running pods per shim. It
-// writes ctrd.json for bench/report.
+// summed over the shims) of one and of ten running pods per shim, and of
+// one pod's shim after a burst of execs into it. It writes ctrd.json for
+// bench/report.
+//
+// -slrt-shim-b adds a second slrt shim (label "slrt-b"), run by its
+// absolute path as the runtime (containerd 2.x execs such a runtime name
+// directly): an A/B of two builds of the shim in the same run, for latency
+// and memory alike.
 //
 // Run it as root inside the mount namespace of the private containerd that
 // bench/bench.sh starts with test/e2e/containerd.sh (ctr's fifos and the
@@ -45,16 +51,19 @@ type runtime struct {
 	Shim    string   `json:"shim"`    // the shim binary's file name
 	Version string   `json:"version"` // the shim's (and binary's) version
 	args    []string // ctr run flags
+	exe     string   // the shim binary's resolved path: its processes are counted by it
 }
 
 // shimMemory is the memory of every shim of one runtime with Pods running
 // pods (one container each, one shim per pod as ctr runs them).
 type shimMemory struct {
-	Label  string `json:"label"`
-	Pods   int    `json:"pods"`
-	Shims  int    `json:"shims"`
-	RssKiB int64  `json:"rssKiB"`
-	PssKiB int64  `json:"pssKiB"`
+	Label   string `json:"label"`
+	Pods    int    `json:"pods"`
+	Execs   int    `json:"execs,omitempty"` // execs run in the first pod before the measurement
+	Shims   int    `json:"shims"`
+	RssKiB  int64  `json:"rssKiB"`
+	PssKiB  int64  `json:"pssKiB"`
+	AnonKiB int64  `json:"anonKiB"` // anonymous memory: the heap, stacks; the rest is the binary's pages
 }
 
 type bench struct {
@@ -76,6 +85,8 @@ func main() {
 		image     = flag.String("image", "localhost/slrt/busybox:latest", "image with /bin/true and /bin/sleep, imported")
 		slrtShim  = flag.String("slrt-shim", "build/containerd-shim-slrt-v2", "the slrt shim containerd runs (for its version)")
 		runcShim  = flag.String("runc-shim", "", "the runc shim containerd runs (for its version)")
+		slrtShimB = flag.String("slrt-shim-b", "", "a second slrt shim to compare with the first in the same run (label \"slrt-b\")")
+		execs     = flag.Int("execs", 50, "execs of /bin/true into one pod before measuring its shim again (0: none)")
 		peers     = flag.String("peers", "runc,crun", "OCI runtimes for the runc shim, looked up in $PATH")
 		version   = flag.String("containerd-version", "unknown", "containerd's version, for the report")
 		crunWrap  = flag.String("crun-wrapper", "", "crun-oci10 (bench/crun-oci10/crun-oci10.c): the runc shim runs crun through it (crun 1.8.1 refuses containerd 2.x's ociVersion 1.2)")
@@ -92,14 +103,22 @@ func main() {
 	o := output{Containerd: *version, Image: *image}
 	o.Started, o.LoadStart, o.Runs = time.Now(), result.ReadLoad(), *runs
 	o.Runtimes = append(o.Runtimes, &runtime{Label: "slrt", Runtime: "io.containerd.slrt.v2", Shim: "containerd-shim-slrt-v2",
-		Version: "shim " + firstLine(*slrtShim, "-v"), args: []string{"--runtime", "io.containerd.slrt.v2"}})
+		Version: "shim " + firstLine(*slrtShim, "-v"), args: []string{"--runtime", "io.containerd.slrt.v2"}, exe: resolve(*slrtShim)})
+	if *slrtShimB != "" {
+		b := resolve(*slrtShimB)
+		if !filepath.IsAbs(b) || b == o.Runtimes[0].exe {
+			log.Fatalf("-slrt-shim-b %s: want another shim binary than -slrt-shim's, as an absolute path", *slrtShimB)
+		}
+		o.Runtimes = append(o.Runtimes, &runtime{Label: "slrt-b", Runtime: b, Shim: filepath.Base(b),
+			Version: "shim " + firstLine(b, "-v"), args: []string{"--runtime", b}, exe: b})
+	}
 	for _, p := range strings.Split(*peers, ",") {
 		bin, err := exec.LookPath(p)
 		if err != nil {
 			log.Fatalf("peer %s: %v", p, err)
 		}
 		rt := &runtime{Label: p, Runtime: "io.containerd.runc.v2", Binary: bin, Shim: "containerd-shim-runc-v2",
-			Version: "shim " + firstLine(*runcShim, "-v") + "; " + firstLine(bin, "--version")}
+			Version: "shim " + firstLine(*runcShim, "-v") + "; " + firstLine(bin, "--version"), exe: resolve(*runcShim)}
 		if p == "crun" && *crunWrap != "" {
 			bin = *crunWrap
 			rt.Binary += " through " + filepath.Base(bin)
@@ -134,9 +153,12 @@ func main() {
 		counts = append(counts, n)
 	}
 	// The runc shim's memory does not depend on which OCI runtime it runs:
-	// runc only, beside slrt.
-	for _, rt := range o.Runtimes[:2] {
-		mem, err := b.shimMemory(rt, counts)
+	// runc only, beside slrt (and slrt B).
+	for _, rt := range o.Runtimes {
+		if rt.Label == "crun" {
+			continue
+		}
+		mem, err := b.shimMemory(rt, counts, *execs)
 		if err != nil {
 			log.Fatalf("%s: %v", rt.Label, err)
 		}
@@ -180,9 +202,10 @@ func (b *bench) do(args ...string) error {
 }
 
 // shimMemory starts pods (detached `sleep`, one shim each) of rt up to each
-// count in turn and sums the RSS and PSS of rt's shims at each; then it
-// removes them.
-func (b *bench) shimMemory(rt *runtime, counts []int) ([]shimMemory, error) {
+// count in turn and sums the RSS and PSS of rt's shims at each; after the
+// first count it also runs execs execs of /bin/true into the first pod (as
+// a probe would) and measures again. Then it removes them.
+func (b *bench) shimMemory(rt *runtime, counts []int, execs int) ([]shimMemory, error) {
 	var out []shimMemory
 	var ids []string
 	defer func() {
@@ -199,17 +222,45 @@ func (b *bench) shimMemory(rt *runtime, counts []int) ([]shimMemory, error) {
 			ids = append(ids, id)
 		}
 		time.Sleep(2 * time.Second) // let the shims settle after their start
-		m, err := shimsOf(rt.Shim)
+		m, err := shimsOf(rt.exe)
 		if err != nil {
 			return nil, err
 		}
 		m.Label, m.Pods = rt.Label, n
 		if m.Shims != n {
-			return nil, fmt.Errorf("%d pods, but %d %s processes", n, m.Shims, rt.Shim)
+			return nil, fmt.Errorf("%d pods, but %d %s processes", n, m.Shims, rt.exe)
 		}
+		out = append(out, m)
+		if len(out) > 1 || execs == 0 {
+			continue
+		}
+		for i := 0; i < execs; i++ {
+			if err := b.do("tasks", "exec", "--exec-id", fmt.Sprintf("bench-exec-%d", i), ids[0], "/bin/true"); err != nil {
+				return nil, err
+			}
+		}
+		time.Sleep(2 * time.Second)
+		if m, err = shimsOf(rt.exe); err != nil {
+			return nil, err
+		}
+		m.Label, m.Pods, m.Execs = rt.Label, n, execs
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// resolve is path with its symlinks resolved (what /proc/PID/exe shows),
+// or path itself when that fails.
+func resolve(path string) string {
+	if path == "" {
+		return ""
+	}
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		if a, err := filepath.Abs(p); err == nil {
+			return a
+		}
+	}
+	return path
 }
 
 // remove kills and deletes a detached container and its task.
@@ -239,9 +290,9 @@ func (b *bench) cleanup() {
 	}
 }
 
-// shimsOf sums Rss and Pss (smaps_rollup) of the processes running the
-// binary named name in this mount namespace (containerd's).
-func shimsOf(name string) (shimMemory, error) {
+// shimsOf sums Rss, Pss and Anonymous (smaps_rollup) of the processes
+// running the binary at path exe in this mount namespace (containerd's).
+func shimsOf(exePath string) (shimMemory, error) {
 	var m shimMemory
 	own, err := os.Readlink("/proc/self/ns/mnt")
 	if err != nil {
@@ -250,7 +301,7 @@ func shimsOf(name string) (shimMemory, error) {
 	dirs, _ := filepath.Glob("/proc/[0-9]*")
 	for _, d := range dirs {
 		exe, err := os.Readlink(d + "/exe")
-		if err != nil || filepath.Base(strings.TrimSuffix(exe, " (deleted)")) != name {
+		if err != nil || strings.TrimSuffix(exe, " (deleted)") != exePath {
 			continue
 		}
 		if ns, _ := os.Readlink(d + "/ns/mnt"); ns != own {
@@ -272,6 +323,8 @@ func shimsOf(name string) (shimMemory, error) {
 				m.RssKiB += v
 			case "Pss:":
 				m.PssKiB += v
+			case "Anonymous:":
+				m.AnonKiB += v
 			}
 		}
 	}

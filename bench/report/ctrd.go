@@ -20,9 +20,9 @@ type ctrdOut struct {
 	} `json:"runtimes"`
 	Samples []result.Sample `json:"samples"`
 	Shims   []struct {
-		Label          string
-		Pods, Shims    int
-		RssKiB, PssKiB int64
+		Label                   string
+		Pods, Execs, Shims      int
+		RssKiB, PssKiB, AnonKiB int64
 	} `json:"shims"`
 }
 
@@ -56,7 +56,7 @@ func (c *ctrdOut) shimPerPod(label string) (rss1, pssN float64, n int) {
 		return
 	}
 	for _, s := range c.Shims {
-		if s.Label != label {
+		if s.Label != label || s.Execs > 0 {
 			continue
 		}
 		if s.Pods == 1 {
@@ -110,17 +110,27 @@ func (r *report) ctrd() {
 	r.p("")
 	r.p("Shim memory with running pods (one `sleep` container each, so one shim each), summed over the shims")
 	r.p("from `/proc/PID/smaps_rollup`; the containers' own processes are not counted. PSS shares the pages")
-	r.p("the shims have in common (the binary) among them. The runc shim's figures hold for crun too.")
+	r.p("the shims have in common (the binary) among them; anonymous memory (heap, stacks) is each shim's own.")
+	r.p("The row with execs is the one-pod shim again after that many `ctr task exec` of /bin/true into its")
+	r.p("pod (as probes would). The runc shim's figures hold for crun too. `bench/notes/footprint.md` has")
+	r.p("where a shim's memory goes.")
 	r.p("")
-	r.p("| shim | pods | RSS MiB | PSS MiB | RSS per pod | PSS per pod |")
-	r.p("|---|---:|---:|---:|---:|---:|")
+	r.p("| shim | pods | execs | RSS MiB | PSS MiB | anon MiB | RSS per pod | PSS per pod |")
+	r.p("|---|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range c.Shims {
 		name := "containerd-shim-runc-v2"
-		if s.Label == "slrt" {
+		switch s.Label {
+		case "slrt":
 			name = "containerd-shim-slrt-v2"
+		case "slrt-b":
+			name = "containerd-shim-slrt-v2 (B)"
 		}
-		rss, pss := float64(s.RssKiB)/1024, float64(s.PssKiB)/1024
-		r.p("| %s | %d | %s | %s | %s | %s |", name, s.Pods, f1(rss), f1(pss), f2(rss/float64(s.Pods)), f2(pss/float64(s.Pods)))
+		rss, pss, anon := float64(s.RssKiB)/1024, float64(s.PssKiB)/1024, float64(s.AnonKiB)/1024
+		an := f1(anon)
+		if s.AnonKiB == 0 {
+			an = "-" // a ctrd.json from before anonymous memory was recorded
+		}
+		r.p("| %s | %d | %d | %s | %s | %s | %s | %s |", name, s.Pods, s.Execs, f1(rss), f1(pss), an, f2(rss/float64(s.Pods)), f2(pss/float64(s.Pods)))
 	}
 	r.p("")
 }
