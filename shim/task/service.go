@@ -306,7 +306,7 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskap
 	}
 	s.pub.Publish(events.TopicStart, &eventsapi.TaskStart{ContainerID: r.ID, Pid: uint32(p.pid)})
 	p.markStartReplied()
-	s.fillPool(r.ID) // a sandbox's shells: spawned in the background from now on
+	s.fillPool(r.ID) // a sandbox's shells: spawned in the background, soon after this reply
 	return &taskapi.StartResponse{Pid: uint32(p.pid)}, nil
 }
 
