@@ -59,9 +59,12 @@ func Serve(f *Flags) error {
 	svc := task.New(StateRoot(f.Namespace), f.Namespace, pub, cancel)
 
 	var calls atomic.Int64
+	rel := memReleaser() // hands memory back after bursts of calls: release.go
+	defer rel.stop()
 	srv, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(
 		func(ctx context.Context, u ttrpc.Unmarshaler, i *ttrpc.UnaryServerInfo, m ttrpc.Method) (any, error) {
 			calls.Add(1)
+			defer rel.touch() // from the end of the call: a long one is part of the burst
 			return m(ctx, u)
 		}))
 	if err != nil {
