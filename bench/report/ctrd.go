@@ -20,9 +20,9 @@ type ctrdOut struct {
 	} `json:"runtimes"`
 	Samples []result.Sample `json:"samples"`
 	Shims   []struct {
-		Label                   string
-		Pods, Execs, Shims      int
-		RssKiB, PssKiB, AnonKiB int64
+		Label                             string
+		Pods, Execs, Shims                int
+		RssKiB, PssKiB, AnonKiB, MemfdKiB int64
 	} `json:"shims"`
 }
 
@@ -112,11 +112,12 @@ func (r *report) ctrd() {
 	r.p("from `/proc/PID/smaps_rollup`; the containers' own processes are not counted. PSS shares the pages")
 	r.p("the shims have in common (the binary) among them; anonymous memory (heap, stacks) is each shim's own.")
 	r.p("The row with execs is the one-pod shim again after that many `ctr task exec` of /bin/true into its")
-	r.p("pod (as probes would). The runc shim's figures hold for crun too. `bench/notes/footprint.md` has")
-	r.p("where a shim's memory goes.")
+	r.p("pod (as probes would). memfd: the pages of the memfds the shims hold (slrt's sealed copy of")
+	r.p("slrt-init, one per shim), shmem that no smaps of the shim counts since it never maps them. The runc")
+	r.p("shim's figures hold for crun too. `bench/notes/footprint.md` has where a shim's memory goes.")
 	r.p("")
-	r.p("| shim | pods | execs | RSS MiB | PSS MiB | anon MiB | RSS per pod | PSS per pod |")
-	r.p("|---|---:|---:|---:|---:|---:|---:|---:|")
+	r.p("| shim | pods | execs | RSS MiB | PSS MiB | anon MiB | memfd MiB | RSS per pod | PSS per pod |")
+	r.p("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range c.Shims {
 		name := "containerd-shim-runc-v2"
 		switch s.Label {
@@ -126,11 +127,11 @@ func (r *report) ctrd() {
 			name = "containerd-shim-slrt-v2 (B)"
 		}
 		rss, pss, anon := float64(s.RssKiB)/1024, float64(s.PssKiB)/1024, float64(s.AnonKiB)/1024
-		an := f1(anon)
+		an, mfd := f1(anon), f1(float64(s.MemfdKiB)/1024)
 		if s.AnonKiB == 0 {
-			an = "-" // a ctrd.json from before anonymous memory was recorded
+			an, mfd = "-", "-" // a ctrd.json from before they were recorded
 		}
-		r.p("| %s | %d | %d | %s | %s | %s | %s | %s |", name, s.Pods, s.Execs, f1(rss), f1(pss), an, f2(rss/float64(s.Pods)), f2(pss/float64(s.Pods)))
+		r.p("| %s | %d | %d | %s | %s | %s | %s | %s | %s |", name, s.Pods, s.Execs, f1(rss), f1(pss), an, mfd, f2(rss/float64(s.Pods)), f2(pss/float64(s.Pods)))
 	}
 	r.p("")
 }
