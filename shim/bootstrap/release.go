@@ -11,19 +11,18 @@ import (
 // each burst of calls (an exec probe, a container restart) allocates: ~170
 // KB per exec measured here. Go keeps the heap it grew (its collector's
 // smallest goal is 4 MB) and the freed pages for reuse, so after 50 execs
-// into one pod a shim held 6.6-6.8 MiB of anonymous memory instead of the
-// 2.4 MiB it started with. Once the calls stop, the releaser collects and
-// hands the free pages back to the kernel: 4.2-4.3 MiB after the same 50
-// execs, the same 2.4 MiB idle, and no change in `ctr run` latency beyond
-// the noise (bench/ctrd A/B, twice with the order swapped; see
-// bench/notes/footprint.md).
+// into one pod a shim held 6.4-6.6 MiB of anonymous memory instead of the
+// 2.3 it started with. Once the calls stop, the releaser collects and
+// hands the free pages back to the kernel: 3.9-4.2 MiB after the same 50
+// execs, the same idle, and `ctr run` latency within the noise (bench/ctrd
+// A/B, three runs; see bench/notes/footprint.md).
 //
 // Not after every burst: a collection costs the GC's own first-use memory
-// (0.3 MiB measured on an idle shim) and a millisecond of CPU, more than it
-// frees when little was allocated, as when a pod was only created (~1 MB).
-// So it runs only once minAlloc bytes were allocated since the last one.
-// A lower GOGC instead (25) held 4.7 MiB after the execs but 3.4 idle: the
-// collector ran during the pod's creation already.
+// (0.27 MiB measured on an idle shim) and a millisecond of CPU, more than
+// it frees when little was allocated, as when a pod was only created (~1
+// MB). So it runs only once minAlloc bytes were allocated since the last
+// one. A lower GOGC instead (25) held 4.6 MiB after the execs but 3.3
+// idle: the collector ran during the pod's creation already.
 const (
 	releaseDelay    = time.Second
 	releaseMinAlloc = 2 << 20
@@ -53,7 +52,7 @@ func newReleaser(delay time.Duration, minAlloc uint64, allocs func() uint64, fre
 // debug.FreeOSMemory (a collection, then every free page returned). The
 // counter comes from runtime/metrics (28 KB of binary): ReadMemStats'
 // TotalAlloc costs none, but its first call grew an idle shim's anonymous
-// memory by 0.5 MiB (measured: 2.9 vs 2.4 MiB), more than the releaser is
+// memory by 0.5 MiB (measured: 2.85 vs 2.32 MiB), more than the releaser is
 // there to save on a quiet pod.
 func memReleaser() *releaser {
 	return newReleaser(releaseDelay, releaseMinAlloc, heapAllocs, debug.FreeOSMemory)
