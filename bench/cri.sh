@@ -5,8 +5,8 @@
 # of its own under build/, removed at the end).
 #
 # Starts a private containerd 2.4.2 in CRI mode (test/e2e/containerd.sh
-# with SLRT_CRI=1, in its own folder $SLRT_BENCH_CRI_DIR, default
-# /tmp/slrt-cribench: never the e2e tests' or the host's; handlers sl and
+# with SLRT_CRI=1, in its own folder $SLRT_BENCH_CRI_DIR, by default one
+# per run, /tmp/slrt-bcri.<run>: never the e2e tests' or the host's; handlers sl and
 # runc, the busybox image imported offline), runs bench/cri against its CRI
 # socket for RUNS rounds of pods (sl, sl with slrt.io/fast-start, runc,
 # and crun when it can run: below; interleaved) and stops the daemon, which
@@ -44,7 +44,9 @@ if [ -z "${SLRT_BENCH_NS:-}" ]; then
 fi
 BIN=$(realpath -m "${BIN:-build/bench}")
 export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
-export SLRT_E2E_DIR=${SLRT_BENCH_CRI_DIR:-/tmp/slrt-cribench.${BIN##*/}}
+# a folder of this run's (short: see ctrd.sh)
+run=${BIN##*/}
+export SLRT_E2E_DIR=${SLRT_BENCH_CRI_DIR:-/tmp/slrt-bcri.${run#bench.}}
 
 handlers=sl,runc
 controllers=/sys/fs/cgroup/unified/cgroup.controllers

@@ -26,11 +26,13 @@ done
 VERSION=2.4.2
 export SLRT_CONTAINERD=$VERSION
 # A folder per run by default (bench.sh's BIN is one), so two runs never
-# share a daemon.
-export SLRT_E2E_DIR=${SLRT_BENCH_CTRD_DIR:-/tmp/slrt-bench-ctrd.${BIN##*/}}
-# and never a namespace: containers' cgroups are /<namespace>/<id>
+# share a daemon (short: containerd 2.x refuses a shim socket folder
+# longer than 42 characters), nor a namespace: containers' cgroups are
+# /<namespace>/<id>.
 run=${BIN##*/}
-export SLRT_NAMESPACE=slrt-${run//./-}
+run=${run#bench.}
+export SLRT_E2E_DIR=${SLRT_BENCH_CTRD_DIR:-/tmp/slrt-bc.$run}
+export SLRT_NAMESPACE=slrt-bench-${run//./-}
 export SLRT_SHIM=$BIN/containerd-shim-slrt-v2
 c=test/e2e/containerd.sh
 

@@ -488,6 +488,15 @@ start() {
 		return 0
 	fi
 	[ -x "$SHIM" ] || die "no shim at $SHIM (make shim)"
+	# containerd 2.x refuses (by failing its task plugins, then every ctr
+	# call) a shim socket folder longer than 42 characters.
+	case $VERSION in
+	1.6 | 1.6.* | 1.7 | 1.7.*) ;;
+	*)
+		local sd=$DIR/state/s
+		[ ${#sd} -le 42 ] || die "SLRT_E2E_DIR $BASE is too long: containerd $VERSION's shim socket folder $sd would have ${#sd} characters, at most 42 work"
+		;;
+	esac
 	bins build
 	# Bad extra handlers fail before anything is made.
 	if [ -n "${SLRT_CRI_HANDLERS:-}" ]; then
