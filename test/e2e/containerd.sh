@@ -639,13 +639,14 @@ SHARED_CGROUPS="k8s.io slrt"
 # named ones, the hybrid host's unified v2, or a unified host's single one),
 # each once (cpu and cpuacct are links to one folder).
 cgroup_roots() {
+	if [ -f /sys/fs/cgroup/cgroup.procs ]; then
+		echo /sys/fs/cgroup # unified: its folders are cgroups, not hierarchies
+		return
+	fi
 	local r
-	{
-		[ -f /sys/fs/cgroup/cgroup.procs ] && echo /sys/fs/cgroup
-		for r in /sys/fs/cgroup/*/; do
-			[ -f "$r/cgroup.procs" ] && realpath "$r"
-		done
-	} | sort -u
+	for r in /sys/fs/cgroup/*/; do
+		[ -f "$r/cgroup.procs" ] && realpath "$r"
+	done | sort -u
 }
 
 # shared_cgroups_absent: the shared cgroups that do not exist yet, one
