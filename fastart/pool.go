@@ -173,14 +173,12 @@ func (p *Pool) Take(spec *specs.Spec) (*container.Shell, error) {
 		case <-time.After(p.cfg.SpawnWait):
 		}
 		p.mu.Lock()
-		if p.closed {
-			p.mu.Unlock()
-			return nil, ErrClosed
-		}
 	}
 	var sh *container.Shell
 	var err error
-	if len(p.shells) == 0 {
+	if p.closed { // while Take waited: the dead shells are destroyed still
+		err = ErrClosed
+	} else if len(p.shells) == 0 {
 		err = errors.New("no parked shell (the pool is refilling)")
 	} else if err = p.shells[0].Fits(spec); err == nil {
 		sh = p.shells[0]

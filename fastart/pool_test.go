@@ -256,3 +256,44 @@ func TestPoolDeferredWait(t *testing.T) {
 		})
 	}
 }
+
+// TestPoolCloseWakesTake: Close wakes a Take waiting for a spawn, which
+// returns ErrClosed; the shell spawned meanwhile is destroyed, not parked.
+func TestPoolCloseWakesTake(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := testutil.StateRoot(t)
+	testutil.Leaks(t, root)
+	spec := testutil.DefaultSpec("true")
+	entered, release := make(chan struct{}), make(chan struct{})
+	p, err := fastart.New(fastart.Config{
+		Size:  1,
+		Shell: container.ShellConfigFor(spec),
+		Spawn: func(f func() (int, error)) error {
+			close(entered)
+			<-release
+			_, err := f()
+			return err
+		},
+		SpawnWait: 20 * time.Second,
+		Logf:      t.Logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.Take(spec)
+		got <- err
+	}()
+	closed := make(chan struct{})
+	go func() { p.Close(); close(closed) }()
+	if err := <-got; !errors.Is(err, fastart.ErrClosed) {
+		t.Errorf("take waiting when the pool closed: %v, want ErrClosed", err)
+	}
+	close(release) // Close waits for the spawn under way
+	<-closed
+	if n := p.Ready(); n != 0 {
+		t.Errorf("%d shells parked after Close", n)
+	}
+}
