@@ -1,7 +1,6 @@
 package channel
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -164,14 +163,14 @@ func RecvFiles(fd int) (*Message, []int, error) {
 	if flags&unix.MSG_CTRUNC != 0 {
 		return fail(errors.New("receive message: fds were dropped (control message truncated)"))
 	}
-	var m Message
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
+	m, err := decodeMessage(buf[:n])
+	if err != nil {
 		return fail(fmt.Errorf("decode message: %w", err))
 	}
 	if len(fds) != m.Files {
 		return fail(fmt.Errorf("receive %s message: %d fds arrived, %d were sent", m.Kind, len(fds), m.Files))
 	}
-	return &m, fds, nil
+	return m, fds, nil
 }
 
 // Recv reads one datagram from fd. It returns io.EOF when the peer closed
@@ -195,11 +194,11 @@ func Recv(fd int) (*Message, error) {
 	if n, err = recvRetry(fd, buf, 0); err != nil {
 		return nil, fmt.Errorf("receive message: %w", err)
 	}
-	var m Message
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
+	m, err := decodeMessage(buf[:n])
+	if err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)
 	}
-	return &m, nil
+	return m, nil
 }
 
 func recvRetry(fd int, buf []byte, flags int) (int, error) {
