@@ -17,8 +17,30 @@ build: $(BUILD)/slrt $(BUILD)/slrt-installer
 
 init: $(INIT_BIN) $(NSENTER_BIN)
 
-$(INIT_BIN): $(GO_SRC) $(NSENTER_BIN)
+# INIT picks the init built into $(INIT_BIN): go (cmd/slrt-init) or c
+# (cmd/slrt-init-c, static musl: no Go runtime to start in every
+# container). The stamp holds the choice, so switching it rebuilds the init
+# and everything that embeds it.
+INIT     ?= go
+INIT_STAMP := $(BUILD)/.init-$(INIT)
+INIT_C_SRC := $(wildcard cmd/slrt-init-c/*.c cmd/slrt-init-c/*.h)
+MUSL_CC  ?= musl-gcc
+INIT_CFLAGS ?= -std=gnu11 -static -Os -s -Wall -Wextra -Werror -fno-asynchronous-unwind-tables
+
+$(INIT_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.init-*
+	@touch $@
+
+ifeq ($(INIT),c)
+$(INIT_BIN): $(INIT_STAMP) $(INIT_C_SRC) $(NSENTER_BIN)
+	$(MUSL_CC) $(INIT_CFLAGS) -o $@ $(filter %.c,$(INIT_C_SRC))
+else ifeq ($(INIT),go)
+$(INIT_BIN): $(INIT_STAMP) $(GO_SRC) $(NSENTER_BIN)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/slrt-init
+else
+$(error INIT must be go or c, not $(INIT))
+endif
 
 # Freestanding (no libc): a few kilobytes, nothing done at start-up.
 $(NSENTER_BIN): cmd/slrt-nsenter/nsenter.c
@@ -174,7 +196,7 @@ FUZZTIME ?= 20s
 # Minimizing every new interesting input can outlast a short FUZZTIME and
 # end the run with "context deadline exceeded"; CI passes 0s.
 FUZZMINIMIZE ?= 60s
-FUZZ_TARGETS := ./runtime/container:FuzzConfig ./runtime/seccomp:FuzzCompile ./cmd/slrt:FuzzStartProcess
+FUZZ_TARGETS := ./runtime/channel:FuzzDecode ./runtime/container:FuzzConfig ./runtime/seccomp:FuzzCompile ./cmd/slrt:FuzzStartProcess
 .PHONY: fuzz
 fuzz: $(INIT_BIN)
 	@set -e; for t in $(FUZZ_TARGETS); do \
