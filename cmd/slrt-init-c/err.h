@@ -9,10 +9,12 @@
 
 /* errorf sets the message; returns -1. */
 int errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* errnof sets the message followed by ": " and strerror(errno); returns -1. */
+/* errnof sets the message followed by ": " and errtext(errno); returns -1. */
 int errnof(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* wrapf puts "<formatted>: " before the current message; returns -1. */
 int wrapf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* errtext is Go's text for errno e ("no such file or directory"). */
+const char *errtext(int e);
 /* errmsg is the current message. */
 const char *errmsg(void);
 
