@@ -14,8 +14,9 @@
 #include "init.h"
 #include "process.h"
 
-/* MAX_CPU is the first CPU number a cpu_set_t (and Go's CPUSet) cannot hold. */
-#define MAX_CPU CPU_SETSIZE
+/* MAX_CPU is the first CPU number a cpu_set_t (and Go's CPUSet) cannot
+ * hold: 1024. Not musl's CPU_SETSIZE, which says 128 for the same type. */
+#define MAX_CPU (int)(8 * sizeof(cpu_set_t))
 
 /* span is a piece of the list, not NUL-terminated. */
 struct span {
