@@ -8,27 +8,6 @@ import (
 	"testing"
 )
 
-// buildCProcess compiles the C init's process side with its test driver
-// (cmd/slrt-init-c/test/process.c) as the C init is built: musl, static.
-func buildCProcess(t *testing.T) string {
-	t.Helper()
-	cc, err := exec.LookPath("musl-gcc")
-	if err != nil {
-		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
-	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init-c")
-	bin := filepath.Join(t.TempDir(), "process")
-	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
-		filepath.Join(src, "test", "process.c")}
-	for _, f := range []string{"process.c", "procfs.c", "caps.c", "cpus.c", "lsm.c", "seccomp.c", "err.c"} {
-		args = append(args, filepath.Join(src, f))
-	}
-	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("build the C process driver: %v\n%s", err, out)
-	}
-	return bin
-}
-
 // runC runs the driver and returns its one-line answer.
 func runC(t *testing.T, bin string, args ...string) string {
 	t.Helper()
@@ -43,7 +22,7 @@ func runC(t *testing.T, bin string, args ...string) string {
 // as this package does, with the same error texts, since the engine's
 // users see those from whichever init runs.
 func TestCParity(t *testing.T) {
-	bin := buildCProcess(t)
+	bin := buildProcrun(t)
 
 	t.Run("cpus", func(t *testing.T) {
 		for _, list := range []string{

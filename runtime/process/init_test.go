@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -30,7 +32,11 @@ func TestMain(m *testing.M) {
 	if mode := os.Getenv(childEnv); mode != "" {
 		os.Exit(child(mode))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if procrun.bin != "" {
+		os.RemoveAll(filepath.Dir(procrun.bin))
+	}
+	os.Exit(code)
 }
 
 func child(mode string) int {
@@ -66,7 +72,20 @@ func child(mode string) int {
 	return 3
 }
 
-func runChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
+// runFunc runs the init-side steps on pp in a child process and returns
+// what the child (and the workload it became) wrote.
+type runFunc func(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error)
+
+// forEachInit runs f with each implementation of the init-side steps: this
+// package's ("go": the test binary re-executed) and the C init's ("c":
+// cmd/slrt-init-c through its test driver test/procrun.c, which gets the
+// plan as slrt-init does, a wire message on fd 3). They must behave alike.
+func forEachInit(t *testing.T, f func(t *testing.T, run runFunc)) {
+	t.Run("go", func(t *testing.T) { f(t, runGoChild) })
+	t.Run("c", func(t *testing.T) { f(t, runCChild) })
+}
+
+func runGoChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
 	t.Helper()
 	b, err := json.Marshal(pp)
 	if err != nil {
@@ -74,6 +93,65 @@ func runChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stder
 	}
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), childEnv+"="+mode, planEnv+"="+string(b))
+	var o, e bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &o, &e
+	err = cmd.Run()
+	return o.String(), e.String(), err
+}
+
+var procrun struct {
+	once sync.Once
+	bin  string
+	err  error
+}
+
+// buildProcrun compiles test/procrun.c with the C init's process side, as
+// the C init is built (musl, static), once per test binary.
+func buildProcrun(t *testing.T) string {
+	t.Helper()
+	cc, err := exec.LookPath("musl-gcc")
+	if err != nil {
+		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
+	}
+	procrun.once.Do(func() {
+		dir, err := os.MkdirTemp("", "procrun")
+		if err != nil {
+			procrun.err = err
+			return
+		}
+		src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+		procrun.bin = filepath.Join(dir, "procrun")
+		args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", procrun.bin,
+			filepath.Join(src, "test", "procrun.c")}
+		for _, f := range []string{"process.c", "procfs.c", "caps.c", "cpus.c", "lsm.c", "seccomp.c", "err.c", "wire.c"} {
+			args = append(args, filepath.Join(src, f))
+		}
+		if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+			procrun.err = fmt.Errorf("build the C process driver: %v\n%s", err, out)
+		}
+	})
+	if procrun.err != nil {
+		t.Fatal(procrun.err)
+	}
+	return procrun.bin
+}
+
+func runCChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
+	t.Helper()
+	bin := buildProcrun(t)
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours, theirs := os.NewFile(uintptr(sp[0]), "sync"), os.NewFile(uintptr(sp[1]), "sync-child")
+	defer ours.Close()
+	defer theirs.Close()
+	// Queued before the child starts: it reads it as slrt-init reads its plan.
+	if err := channel.Send(int(ours.Fd()), &channel.Message{Kind: channel.KindPlan, Plan: &channel.Plan{Proc: *pp}}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, mode)
+	cmd.ExtraFiles = []*os.File{theirs}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -112,6 +190,10 @@ func statusField(status, key string) string {
 
 func TestInitAppliesPlan(t *testing.T) {
 	needRoot(t)
+	forEachInit(t, testInitAppliesPlan)
+}
+
+func testInitAppliesPlan(t *testing.T, run runFunc) {
 	var allowed unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
 		t.Fatal(err)
@@ -149,7 +231,7 @@ echo ==status; cat /proc/self/status; echo ==limits; cat /proc/self/limits; echo
 		IOPrio:      &channel.IOPrio{Class: 2, Priority: 6},
 		CPUs:        strconv.Itoa(cpu),
 	}
-	out, errOut, err := runChild(t, "run", pp)
+	out, errOut, err := run(t, "run", pp)
 	if err != nil {
 		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 	}
@@ -205,6 +287,10 @@ func matchLine(text, re string) bool {
 
 func TestInitErrors(t *testing.T) {
 	needRoot(t)
+	forEachInit(t, testInitErrors)
+}
+
+func testInitErrors(t *testing.T, run runFunc) {
 	root0700 := t.TempDir()
 	tests := []struct {
 		name string
@@ -226,7 +312,7 @@ func TestInitErrors(t *testing.T) {
 			if strings.HasPrefix(tt.name, "cwd changed") {
 				mode = "run-newcwd=" + root0700
 			}
-			out, errOut, err := runChild(t, mode, &tt.pp)
+			out, errOut, err := run(t, mode, &tt.pp)
 			if err == nil {
 				t.Fatalf("child succeeded: %s", out)
 			}
@@ -242,6 +328,10 @@ func TestInitErrors(t *testing.T) {
 // a refusal must say why.
 func TestInitPrepareRefusalsExplained(t *testing.T) {
 	needRoot(t)
+	forEachInit(t, testInitPrepareRefusalsExplained)
+}
+
+func testInitPrepareRefusalsExplained(t *testing.T, run runFunc) {
 	var cur unix.Rlimit
 	if err := unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &cur); err != nil {
 		t.Fatal(err)
@@ -259,7 +349,7 @@ func TestInitPrepareRefusalsExplained(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, err := runChild(t, "prepare", &tt.pp)
+			out, errOut, err := run(t, "prepare", &tt.pp)
 			if err != nil {
 				t.Fatalf("child: %v: %s", err, errOut)
 			}
