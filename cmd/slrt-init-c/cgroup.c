@@ -147,7 +147,8 @@ static bool seen(const struct hierarchy *hs, size_t n, const char *name)
 }
 
 /* hierarchies lists the host's cgroup mounts directly under /sys/fs/cgroup
- * into hs (room for mi->n), with our cgroup in each when binding. */
+ * into hs (room for every cgroup mount of mi), with our cgroup in each when
+ * binding. */
 static size_t hierarchies(const struct mountinfo *mi, const struct own_cgroups *o,
 			  bool cgroup_ns, struct hierarchy *hs)
 {
@@ -234,7 +235,10 @@ static int mount_hierarchy(const struct root *r, const struct mount *m, int dir,
 static int mount_hierarchies(const struct root *r, const struct mount *m, int dir,
 			     const struct mountinfo *mi, const struct own_cgroups *o, bool cgroup_ns)
 {
-	struct hierarchy *hs = calloc(mi->n ? mi->n : 1, sizeof(*hs));
+	size_t max = 1;
+	for (size_t i = 0; i < mi->n; i++)
+		max += strncmp(mi->e[i].fstype, "cgroup", 6) == 0;
+	struct hierarchy *hs = calloc(max, sizeof(*hs));
 	if (!hs)
 		return errnof("mount cgroup on " WHERE, W(r, m->target));
 	size_t n = hierarchies(mi, o, cgroup_ns, hs);

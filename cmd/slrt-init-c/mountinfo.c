@@ -14,32 +14,43 @@
 #include "err.h"
 #include "rootfs.h"
 
+/* grow doubles buf when it is full; NULL (buf freed) when out of memory. */
+static char *grow(char *buf, size_t len, size_t *cap)
+{
+	if (len + 1 < *cap)
+		return buf;
+	char *bigger = realloc(buf, *cap *= 2);
+	if (!bigger)
+		free(buf);
+	return bigger;
+}
+
 char *rootfs_read_file(const char *path)
 {
 	autoclose int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errnof("open %s", path), NULL;
+	if (fd < 0) {
+		errnof("open %s", path);
+		return NULL;
+	}
 	size_t cap = 16384, len = 0;
 	char *buf = malloc(cap);
 	for (;;) {
-		if (!buf)
-			return errnof("read %s", path), NULL;
+		if (!buf) {
+			errnof("read %s", path);
+			return NULL;
+		}
 		ssize_t n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
+			errnof("read %s", path);
 			free(buf);
-			return errnof("read %s", path), NULL;
+			return NULL;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
-		if (cap - len - 1 == 0) {
-			char *bigger = realloc(buf, cap *= 2);
-			if (!bigger)
-				free(buf);
-			buf = bigger;
-		}
+		buf = grow(buf, len, &cap);
 	}
 	buf[len] = '\0';
 	return buf;
