@@ -100,6 +100,7 @@ func testSpec(host string) *specs.Spec {
 type rootfsCase struct {
 	name     string
 	modify   func(s *specs.Spec)
+	setup    func(t *testing.T, rootfs string) // changes the image
 	noPivot  bool
 	cgroupNS bool
 	userNS   bool
@@ -121,6 +122,46 @@ var rootfsCases = []rootfsCase{
 			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dangle", Type: "tmpfs", Source: "tmpfs"})
 		},
 		error: "create /dangle (in "},
+	{name: "symlink loop as destination",
+		setup: func(t *testing.T, rootfs string) { symlink(t, "loop", filepath.Join(rootfs, "loop")) },
+		modify: func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/loop/x", Type: "tmpfs", Source: "tmpfs"})
+		},
+		error: "open /loop/x (in "},
+	{name: "file in the way of a destination",
+		setup: func(t *testing.T, rootfs string) { writeFile(t, filepath.Join(rootfs, "etc/f"), "x") },
+		modify: func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/f/x", Type: "tmpfs", Source: "tmpfs"})
+		},
+		error: "/etc/f/x (in "},
+	// Without a /dev tmpfs the image's /dev/null stays (mknod: EEXIST);
+	// masking must not bind a regular file over /proc/timer_list.
+	{name: "image /dev/null a regular file",
+		setup: func(t *testing.T, rootfs string) { writeFile(t, filepath.Join(rootfs, "dev/null"), "secret") },
+		modify: func(s *specs.Spec) {
+			var kept []specs.Mount
+			for _, m := range s.Mounts {
+				if !under(m.Destination, "/dev") {
+					kept = append(kept, m)
+				}
+			}
+			s.Mounts = kept
+		},
+		error: "/dev/null is not the null device (1:3)"},
+}
+
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // childFunc returns a command that builds the rootfs of plan (Prepare,
@@ -165,6 +206,9 @@ func runRootfsCase(t *testing.T, tt rootfsCase, child childFunc) {
 		t.Fatal(err)
 	}
 	testRootfs(t, bundle)
+	if tt.setup != nil {
+		tt.setup(t, filepath.Join(bundle, "rootfs"))
+	}
 	checkNoLeaks(t, bundle, host)
 
 	spec := testSpec(host)
@@ -190,6 +234,7 @@ func runRootfsCase(t *testing.T, tt rootfsCase, child childFunc) {
 		if err == nil || !strings.Contains(stderr, tt.error) {
 			t.Fatalf("child err = %v, stderr %q, want %q", err, stderr, tt.error)
 		}
+		t.Logf("child error: %s", stderr)
 		if _, err := os.Lstat("/nonexistent-slrt"); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("/nonexistent-slrt on the host: %v", err)
 		}
