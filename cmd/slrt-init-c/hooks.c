@@ -227,6 +227,16 @@ static int outcome(struct child *c, const char *prog, int status)
 	return errorf("%s: %.*s", how, (int)n, out);
 }
 
+/* reap waits for the hook; ECHILD (SIGCHLD ignored by whoever started the
+ * init) must not pass for a clean exit. */
+static int reap(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return 0;
+}
+
 static int run_hook(const struct hook *h, const unsigned char *state, uint32_t len,
 		    const sigset_t *mask)
 {
@@ -250,8 +260,10 @@ static int run_hook(const struct hook *h, const unsigned char *state, uint32_t l
 	}
 	if (done != 1)
 		kill(c.pid, SIGKILL); /* not reaped yet: the pid is still the hook's */
-	while (waitpid(c.pid, &status, 0) < 0 && errno == EINTR)
-		;
+	if (reap(c.pid, &status) < 0 && done == 1) {
+		rc = errnof("wait for hook process %d", (int)c.pid);
+		done = -1;
+	}
 	if (done == 1) {
 		drain(&c);
 		rc = outcome(&c, prog, status);

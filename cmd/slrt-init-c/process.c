@@ -216,17 +216,24 @@ static const char *gid_list(const struct process_plan *pp, char *buf, size_t siz
 
 /* setgroups_denied: a user namespace set up without a helper refuses
  * setgroups, to stop a process from shedding a group that denies it
- * access. A read of the init's own file, so no write can be redirected. */
+ * access. Read through the verified procfs: a file mounted over it must not
+ * make a real refusal pass for this one. */
 static int setgroups_denied(void)
 {
-	char buf[8] = { 0 };
-	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	char rel[32], buf[8] = { 0 };
+	int proc = procfs_open("/proc"), fd;
+	ssize_t n = -1;
 
-	if (fd < 0)
+	if (proc < 0)
 		return 0;
-	n = read(fd, buf, sizeof buf - 1);
-	close(fd);
+	snprintf(rel, sizeof rel, "%d/setgroups", (int)getpid());
+	fd = sys_openat2(proc, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW,
+			 RSLV_BENEATH | RSLV_NO_SYMLINKS | RSLV_NO_MAGICLINKS | RSLV_NO_XDEV);
+	if (fd >= 0) {
+		n = read(fd, buf, sizeof buf - 1);
+		close(fd);
+	}
+	close(proc);
 	return n >= 4 && strncmp(buf, "deny", 4) == 0;
 }
 
