@@ -41,6 +41,9 @@ int parse_cpus(const char *list, cpu_set_t *set);
 
 /* seccomp.c: installs pp's filter and hands a notify fd to the listener. */
 int seccomp_load(struct process_plan *pp);
+/* seccomp_state_message is what the listener gets: the state object with
+ * "fds":["seccompFd"] put first, next to the fd it describes. */
+char *seccomp_state_message(const unsigned char *state, uint32_t len, size_t *out_len);
 
 /* lsm.c: the AppArmor profile and SELinux label for the workload's execve. */
 int apply_lsm(const struct process_plan *pp);

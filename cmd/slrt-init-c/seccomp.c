@@ -109,9 +109,8 @@ static int install(const unsigned char *prog, uint32_t len, uint32_t flags)
 	return -2;
 }
 
-/* state_message puts "fds":["seccompFd"] first into the state object, next
- * to the fd it describes. The caller frees it. */
-static char *state_message(const unsigned char *state, uint32_t len, size_t *out_len)
+/* The caller frees the message. */
+char *seccomp_state_message(const unsigned char *state, uint32_t len, size_t *out_len)
 {
 	static const char head[] = "{\"fds\":[\"" NOTIFY_FD_NAME "\"]";
 	const unsigned char *s = state, *end = state + len, *rest;
@@ -195,7 +194,7 @@ int seccomp_load(struct process_plan *pp)
 	if (notify && pp->seccomp_listener_fd <= 0)
 		return errorf("the filter has a notify fd but the plan has no listener socket");
 	if (notify) {
-		msg = state_message(pp->seccomp_state, pp->seccomp_state_len, &len);
+		msg = seccomp_state_message(pp->seccomp_state, pp->seccomp_state_len, &len);
 		if (!msg)
 			return -1;
 	}

@@ -6,6 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/seccomp/loader"
 )
 
 // runC runs the driver and returns its one-line answer.
@@ -18,9 +22,9 @@ func runC(t *testing.T, bin string, args ...string) string {
 	return strings.TrimSuffix(string(out), "\n")
 }
 
-// TestCParity checks that the C init parses CPU lists and finds programs
-// as this package does, with the same error texts, since the engine's
-// users see those from whichever init runs.
+// TestCParity checks that the C init parses CPU lists, finds programs and
+// tells a seccomp listener the state as the Go code does, with the same
+// error texts, since the engine's users see those from whichever init runs.
 func TestCParity(t *testing.T) {
 	bin := buildProcrun(t)
 
@@ -95,4 +99,47 @@ func TestCParity(t *testing.T) {
 			}
 		}
 	})
+
+	t.Run("seccomp state", func(t *testing.T) {
+		for _, state := range []string{
+			`{"ociVersion":"1.2.0","pid":7}`, " {\n\"pid\": 1 }\n", "{}", "{ }", "[]", "x", "{",
+		} {
+			want := "error: "
+			if msg, err := goSeccompState(t, state); err != nil {
+				want += err.Error()
+			} else {
+				want = msg
+			}
+			if got := runC(t, bin, "seccomp-state", state); got != want {
+				t.Errorf("seccomp-state %q:\nC  %q\nGo %q", state, got, want)
+			}
+		}
+	})
+}
+
+// goSeccompState is the message loader.SendState sends for state.
+func goSeccompState(t *testing.T, state string) (string, error) {
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(sp[0])
+	defer unix.Close(sp[1])
+	if err := loader.SendState(sp[0], []byte(state), sp[0]); err != nil {
+		return "", err
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(sp[1], buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if msgs, err := unix.ParseSocketControlMessage(oob[:oobn]); err == nil && len(msgs) == 1 {
+		if fds, err := unix.ParseUnixRights(&msgs[0]); err == nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}
+	}
+	return string(buf[:n]), nil
 }

@@ -305,6 +305,11 @@ func testInitErrors(t *testing.T, run runFunc) {
 			`chdir to process.cwd "` + root0700 + `": permission denied`},
 		{"bad affinity", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", CPUs: "1023"},
 			"sched_setaffinity cpus 1023: invalid argument"},
+		{"inheritable outside the bounding set", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", Caps: &channel.Caps{
+			Bounding: 1 << unix.CAP_KILL, Permitted: 1 << unix.CAP_KILL, Inheritable: 1 << unix.CAP_SYS_ADMIN}},
+			"capset effective=0x0 permitted=0x20 inheritable=0x200000: operation not permitted (permitted must stay within the current permitted set, inheritable within the bounding set"},
+		{"bad cpu list", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", CPUs: "1-0"},
+			`cpu list "1-0": range "1-0" ends before it starts`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

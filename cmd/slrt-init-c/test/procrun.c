@@ -9,7 +9,8 @@
  *                            fast-start request changes it
  *   procrun cpus LIST        the CPU list folded back into ranges
  *   procrun lookup ARG0 ENV...  the program process_lookup finds
- * cpus and lookup print their answer, or "error: " and the message.
+ *   procrun seccomp-state JSON  the message a seccomp listener gets
+ * These three print their answer, or "error: " and the message.
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -52,11 +53,17 @@ static void print_cpus(const cpu_set_t *set)
 
 static int pure(int argc, char **argv)
 {
-	char prog[PATH_MAX];
+	char prog[PATH_MAX], *msg;
 	cpu_set_t set;
+	size_t len;
 	int rc;
 
-	if (strcmp(argv[1], "cpus") == 0) {
+	if (strcmp(argv[1], "seccomp-state") == 0) {
+		msg = seccomp_state_message((unsigned char *)argv[2], strlen(argv[2]), &len);
+		rc = msg ? 0 : -1;
+		if (msg)
+			printf("%.*s\n", (int)len, msg);
+	} else if (strcmp(argv[1], "cpus") == 0) {
 		rc = parse_cpus(argv[2], &set);
 		if (rc == 0)
 			print_cpus(&set);
@@ -110,10 +117,12 @@ static int steps(const char *mode)
 
 int main(int argc, char **argv)
 {
-	if (argc >= 3 && (strcmp(argv[1], "cpus") == 0 || strcmp(argv[1], "lookup") == 0))
+	if (argc >= 3 && (strcmp(argv[1], "cpus") == 0 || strcmp(argv[1], "lookup") == 0 ||
+			  strcmp(argv[1], "seccomp-state") == 0))
 		return pure(argc, argv);
 	if (argc == 2)
 		return steps(argv[1]);
-	fprintf(stderr, "usage: procrun prepare|run|run-newcwd=DIR | cpus LIST | lookup ARG0 ENV...\n");
+	fprintf(stderr, "usage: procrun prepare|run|run-newcwd=DIR | cpus LIST | lookup ARG0 ENV... | "
+			"seccomp-state JSON\n");
 	return 2;
 }
