@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -187,9 +188,16 @@ static int exec_process(struct plan *p)
 	return finish_and_exec(&p->proc, p->preserve_fds, p->n_preserve_fds);
 }
 
-static void die(int reply)
+/*
+ * fail ends the init after a step failed: the message goes to whoever
+ * waits on reply, and to stderr only before the plan's steps run (as the
+ * Go init did): later, stderr is the container's, and the parent reports
+ * the error itself.
+ */
+static void fail(int reply, bool to_stderr)
 {
-	fprintf(stderr, "slrt-init: %s\n", errmsg());
+	if (to_stderr)
+		fprintf(stderr, "slrt-init: %s\n", errmsg());
 	if (reply >= 0)
 		wire_send(reply, KIND_ERROR, errmsg());
 	exit(1);
@@ -205,20 +213,20 @@ int main(void)
 	 * the init (CVE-2019-5736 needed /proc/PID/exe of the runtime). */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		errnof("prctl(PR_SET_DUMPABLE)");
-		die(-1);
+		fail(-1, true);
 	}
 	/* A shell waits here, parked, until it is given a container: then its
 	 * stdio and extra files come with the plan. */
 	if (recv_plan(&m) < 0)
-		die(SYNC_FD);
+		fail(SYNC_FD, true);
 	/* Anything else inherited is closed before any path is resolved: an
 	 * fd to a host directory would be a way out through /proc/self/fd/N
 	 * as process.cwd (CVE-2024-21626). */
 	if (close_unknown_fds(m.plan) < 0)
-		die(-1);
+		fail(-1, true);
 	if (m.plan->proc.args.n == 0) {
 		errorf("the plan has no process args");
-		die(SYNC_FD);
+		fail(SYNC_FD, false);
 	}
 	if (m.plan->exec)
 		rc = exec_process(m.plan);
@@ -227,5 +235,5 @@ int main(void)
 	/* Reaching here means no execve happened: tell whoever waits why. */
 	if (rc == 0)
 		errorf("init returned without executing the workload");
-	die(reply);
+	fail(reply, false);
 }
