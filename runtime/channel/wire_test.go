@@ -75,7 +75,7 @@ func TestWireEveryField(t *testing.T) {
 func TestWireRoundTrip(t *testing.T) {
 	neg := -1000
 	for _, tt := range []struct {
-		name string
+		name    string
 		m, want Message
 	}{
 		{name: "kinds only", m: Message{Kind: KindMountsReady}},

@@ -5,11 +5,19 @@
  * runtime/channel's TestCDecoder builds it with wire.c and err.c and
  * compares its output with the same walk over the Go message it encoded,
  * so a field known to one side only shows up. Not part of slrt-init.
+ *
+ * "decode recv" instead receives the message on fd 3 (a SOCK_SEQPACKET
+ * socket) as the init does, with its fds, and prints "fd DEV:INO" for each
+ * one received (then closes it), and "kept N", how many more fds are open
+ * than before: a refused message must leave none behind.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../err.h"
 #include "../wire.h"
@@ -186,31 +194,73 @@ static void plan(const struct plan *p)
 		i(p->preserve_fds[k]);
 }
 
-int main(void)
+static int count_open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	int n = -1; /* the directory's own fd */
+
+	if (!d)
+		return -1;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n - 2; /* "." and ".." */
+}
+
+static void dump(const struct message *m)
+{
+	u(m->kind);
+	str(m->error);
+	bytes(m->state, m->state_len);
+	u(m->files);
+	u(m->plan != NULL);
+	if (m->plan)
+		plan(m->plan);
+	u(m->start != NULL);
+	if (m->start) {
+		strs(&m->start->args);
+		u(m->start->has_env);
+		if (m->start->has_env)
+			strs(&m->start->env);
+		str(m->start->cwd);
+		str(m->start->cpus);
+	}
+}
+
+static int recv_main(void)
+{
+	int fds[WIRE_MAX_FDS];
+	uint32_t n;
+	struct message m;
+	struct stat st;
+	int before = count_open_fds();
+	int rc = wire_recv(3, &m, fds, &n);
+
+	if (rc < 0)
+		printf("error: %s\n", errmsg());
+	for (uint32_t k = 0; rc == 0 && k < n; k++) {
+		if (fstat(fds[k], &st) < 0)
+			return 2;
+		printf("fd %ju:%ju\n", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+		close(fds[k]);
+	}
+	printf("kept %d\n", count_open_fds() - before);
+	return rc < 0;
+}
+
+int main(int argc, char **argv)
 {
 	static unsigned char buf[1 << 20];
-	size_t n = fread(buf, 1, sizeof(buf), stdin);
 	struct message m;
+	size_t n;
 
+	if (argc > 1 && strcmp(argv[1], "recv") == 0)
+		return recv_main();
+	n = fread(buf, 1, sizeof(buf), stdin);
 	if (wire_decode(buf, n, &m) < 0) {
 		printf("error: %s\n", errmsg());
 		return 1;
 	}
-	u(m.kind);
-	str(m.error);
-	bytes(m.state, m.state_len);
-	u(m.files);
-	u(m.plan != NULL);
-	if (m.plan)
-		plan(m.plan);
-	u(m.start != NULL);
-	if (m.start) {
-		strs(&m.start->args);
-		u(m.start->has_env);
-		if (m.start->has_env)
-			strs(&m.start->env);
-		str(m.start->cwd);
-		str(m.start->cpus);
-	}
+	dump(&m);
 	return 0;
 }
