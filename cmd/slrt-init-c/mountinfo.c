@@ -87,37 +87,64 @@ static char *next_field(char **p)
 	return f;
 }
 
-/* parse_line fills e from one line (cut in place); -1 on a malformed one. */
-static int parse_line(char *line, struct mountinfo_entry *e)
+static bool is_number(const char *s)
 {
+	char *end;
+	strtol(s, &end, 10);
+	return end != s && *end == '\0';
+}
+
+/* parse_line fills e from one line (cut in place). On a malformed line it
+ * returns what is wrong, worded as runtime/rootfs's parser does (the
+ * quoted line follows). */
+static const char *parse_line(char *line, struct mountinfo_entry *e)
+{
+	static const char *const bad = "bad mountinfo line";
 	char *f[6];
 	for (int i = 0; i < 6; i++)
 		if (!(f[i] = next_field(&line)))
-			return -1;
+			return bad;
 	/* Optional fields ("shared:1 master:2") until the lone "-". */
 	char *opt;
 	while ((opt = next_field(&line)) && strcmp(opt, "-") != 0)
 		;
 	if (!opt)
-		return -1;
+		return bad;
 	char *fstype = next_field(&line), *source = next_field(&line);
 	if (!fstype || !source)
-		return -1;
+		return bad;
 	char *super = next_field(&line);
-	char *endp;
-	strtol(f[0], &endp, 10);
-	if (*endp)
-		return -1;
-	strtol(f[1], &endp, 10);
-	if (*endp)
-		return -1;
+	if (!is_number(f[0]))
+		return "bad mount id in";
+	if (!is_number(f[1]))
+		return "bad parent id in";
 	unescape_octal(f[3]);
 	unescape_octal(f[4]);
 	e->root = f[3];
 	e->point = f[4];
 	e->fstype = fstype;
 	e->super = super ? super : "";
-	return 0;
+	return NULL;
+}
+
+/* quote writes s as Go's %q does for ASCII, for messages. */
+static void quote(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+	out[o++] = '"';
+	for (; *s && o + 6 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			o += (size_t)snprintf(out + o, len - o, "\\%c", c);
+		else if (c == '\t')
+			o += (size_t)snprintf(out + o, len - o, "\\t");
+		else if (c >= 0x20 && c < 0x7f)
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, len - o, "\\x%02x", c);
+	}
+	out[o++] = '"';
+	out[o] = '\0';
 }
 
 static size_t count_lines(const char *s)
@@ -142,12 +169,13 @@ int mountinfo_read(const char *path, struct mountinfo *mi)
 	}
 	char *save = NULL;
 	for (char *line = strtok_r(mi->buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		/* A copy for the message: parsing cuts the line. */
-		char shown[256];
-		snprintf(shown, sizeof(shown), "%s", line);
-		if (parse_line(line, &mi->e[mi->n]) < 0) {
+		/* Quoted before parsing, which cuts the line. */
+		char shown[512];
+		quote(line, shown, sizeof(shown));
+		const char *bad = parse_line(line, &mi->e[mi->n]);
+		if (bad) {
 			mountinfo_free(mi);
-			return errorf("parse %s: bad mountinfo line \"%s\"", path, shown);
+			return errorf("parse %s: %s %s", path, bad, shown);
 		}
 		mi->n++;
 	}

@@ -1,9 +1,11 @@
 package rootfs
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -17,41 +19,51 @@ import (
 var cInitRootfs = []string{"rootfs.c", "resolve.c", "mount.c", "mountinfo.c", "cgroup.c", "devices.c",
 	"wire.c", "err.c"}
 
-var cDriver struct {
-	once sync.Once
-	path string
-	err  string
+var cBuilt struct {
+	sync.Mutex
+	dir  string
+	bins map[string]string
 }
 
-// buildCDriver compiles the C init's rootfs steps with their test driver
-// (cmd/slrt-init-c/test/rootfs.c) as the init is built: musl, static.
-func buildCDriver(t *testing.T) string {
+// buildC compiles the test driver cmd/slrt-init-c/test/NAME.c with srcs
+// of cmd/slrt-init-c as the init is built (musl, static), once per run.
+func buildC(t *testing.T, name string, srcs ...string) string {
 	t.Helper()
 	cc, err := exec.LookPath("musl-gcc")
 	if err != nil {
 		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
 	}
-	cDriver.once.Do(func() {
-		dir, err := os.MkdirTemp("", "slrt-rootfs-c")
-		if err != nil {
-			cDriver.err = err.Error()
-			return
-		}
-		src := filepath.Join("..", "..", "cmd", "slrt-init-c")
-		cDriver.path = filepath.Join(dir, "rootfs")
-		args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", cDriver.path,
-			filepath.Join(src, "test", "rootfs.c")}
-		for _, f := range cInitRootfs {
-			args = append(args, filepath.Join(src, f))
-		}
-		if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-			cDriver.err = err.Error() + "\n" + string(out)
-		}
-	})
-	if cDriver.err != "" {
-		t.Fatalf("build the C rootfs driver: %s", cDriver.err)
+	cBuilt.Lock()
+	defer cBuilt.Unlock()
+	if bin, ok := cBuilt.bins[name]; ok {
+		return bin
 	}
-	return cDriver.path
+	if cBuilt.dir == "" {
+		// Shared by the tests of this run, so not a t.TempDir.
+		if cBuilt.dir, err = os.MkdirTemp("", "slrt-rootfs-c"); err != nil {
+			t.Fatal(err)
+		}
+		cBuilt.bins = map[string]string{}
+	}
+	src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+	bin := filepath.Join(cBuilt.dir, name)
+	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
+		filepath.Join(src, "test", name+".c")}
+	for _, f := range srcs {
+		args = append(args, filepath.Join(src, f))
+	}
+	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+		t.Fatalf("build the C driver %s: %v\n%s", name, err, out)
+	}
+	cBuilt.bins[name] = bin
+	return bin
+}
+
+// removeCBuilds removes what buildC built; TestMain calls it at the end.
+func removeCBuilds() {
+	if cBuilt.dir != "" {
+		os.RemoveAll(cBuilt.dir)
+	}
 }
 
 // TestCRootfs builds the containers of TestContainerRootfs with the C
@@ -61,7 +73,7 @@ func TestCRootfs(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
-	driver := buildCDriver(t)
+	driver := buildC(t, "rootfs", cInitRootfs...)
 	for _, tt := range rootfsCases {
 		t.Run(tt.name, func(t *testing.T) {
 			runRootfsCase(t, tt, func(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (*exec.Cmd, func()) {
@@ -90,4 +102,59 @@ func cChild(t *testing.T, driver string, plan channel.RootfsPlan, script string,
 			t.Errorf("send plan: %v", err)
 		}
 	}
+}
+
+// TestCMountinfo checks the C init's mountinfo parser against this
+// package's: the same entries (paths unescaped) or the same error.
+func TestCMountinfo(t *testing.T) {
+	bin := buildC(t, "mountinfo", "mountinfo.c", "resolve.c", "err.c")
+	const root = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n"
+	tests := []struct{ name, table string }{
+		{"host", root + "36 22 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n"},
+		{"no optional fields", "36 35 98:0 /mnt1 /mnt2 rw,noatime - ext3 /dev/root rw,errors=continue\n"},
+		{"escaped paths", root + `40 22 0:50 /a\040b\134c /mnt/x\011y\012z rw - tmpfs a\040b rw` + "\n"},
+		{"not an escape", root + `41 22 0:51 / /mnt/\999\04 rw - tmpfs tmpfs rw` + "\n"},
+		{"no superblock options", root + "42 22 0:52 / /mnt/y rw - tmpfs tmpfs\n"},
+		{"no separator", root + "43 22 0:53 / /mnt/z rw tmpfs tmpfs rw\n"},
+		{"short", "44 22 0:54 / /mnt/q - tmpfs tmpfs rw\n"},
+		{"no source", root + "45 22 0:55 / /mnt/r rw - tmpfs\n"},
+		{"bad id", `x1 22 0:56 / /a\040"b rw - tmpfs tmpfs rw` + "\n"},
+		{"bad parent", "46 p 0:57 / /mnt/s rw - tmpfs tmpfs rw\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "mountinfo")
+			if err := os.WriteFile(file, []byte(tt.table), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			out, err := exec.Command(bin, file).Output()
+			if err != nil {
+				t.Fatalf("C parser: %v", err)
+			}
+			var want strings.Builder
+			entries, err := readMountinfo(file)
+			if err != nil {
+				fmt.Fprintf(&want, "error: %v\n", err)
+			}
+			for _, e := range entries {
+				fmt.Fprintf(&want, "%s\t%s\t%s\t%s\n", escape(e.Root), escape(e.Point), escape(e.FSType), escape(e.Super))
+			}
+			if string(out) != want.String() {
+				t.Errorf("C parser:\n%s\nGo parser:\n%s", out, want.String())
+			}
+		})
+	}
+}
+
+// escape prints s as test/mountinfo.c does.
+func escape(s string) string {
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		if c >= 0x20 && c < 0x7f && c != '\\' {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "\\x%02x", c)
+		}
+	}
+	return b.String()
 }

@@ -23,7 +23,9 @@ func TestMain(m *testing.M) {
 	if plan := os.Getenv(childEnv); plan != "" {
 		runChild(plan, os.Getenv(childScript), os.Getenv(childUserNS) == "1")
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	removeCBuilds()
+	os.Exit(code)
 }
 
 // runChild plays slrt-init: Prepare, Pivot, Finish, then exec the script
