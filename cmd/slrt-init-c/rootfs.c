@@ -162,6 +162,25 @@ int rootfs_pivot(struct rootfs_plan *p)
 	return pivot_into(p->path);
 }
 
+/* container_fd_path is fd_path(fd) after the pivot, when /proc is the
+ * container's: only a procfs the runtime mounted makes /proc/self/fd/N
+ * the fd itself. An image with no proc mount but a /proc/self/fd tree of
+ * symlinks would otherwise send the masks and read-only binds of Finish
+ * onto paths of its choosing, leaving what they hide (/sys/firmware) in
+ * view. Nothing of the container runs yet, so the check holds until the
+ * mount. */
+static int container_fd_path(const struct root *r, const char *path, int fd, struct fd_path *out)
+{
+	struct stat want, got;
+	*out = fd_path(fd);
+	if (fstat(fd, &want) < 0)
+		return errnof("stat " WHERE, W(r, path));
+	if (stat(out->s, &got) < 0 || got.st_dev != want.st_dev || got.st_ino != want.st_ino)
+		return errorf("%s does not lead to " WHERE " (is /proc not a procfs?)", out->s,
+			      W(r, path));
+	return 0;
+}
+
 /* readonly_path makes path and every mount below it read-only
  * (config-linux.md "Readonly Paths"): a recursive bind onto itself, then
  * mount_setattr(AT_RECURSIVE). Unlike a bind remount, which changes one
@@ -178,7 +197,9 @@ static int readonly_path(const struct root *r, const char *path)
 	uint64_t before;
 	if (mount_id(fd, &before) < 0)
 		return errnof("statx " WHERE, W(r, path));
-	struct fd_path self = fd_path(fd);
+	struct fd_path self;
+	if (container_fd_path(r, path, fd, &self) < 0)
+		return -1;
 	if (mount(self.s, self.s, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return errnof("bind read-only path " WHERE " on itself", W(r, path));
 	autoclose int mnt = root_reopen(r, path, before);
@@ -221,8 +242,11 @@ static int mask_path(const struct root *r, const char *path)
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return errnof("stat masked path " WHERE, W(r, path));
+	struct fd_path target;
+	if (container_fd_path(r, path, fd, &target) < 0)
+		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", fd_path(fd).s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		if (mount("tmpfs", target.s, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  NULL) < 0)
 			return errnof("mask " WHERE " with tmpfs", W(r, path));
 		return 0;
@@ -230,7 +254,10 @@ static int mask_path(const struct root *r, const char *path)
 	autoclose int null = dev_null(r);
 	if (null < 0)
 		return wrapf("mask " WHERE, W(r, path));
-	if (mount(fd_path(null).s, fd_path(fd).s, NULL, MS_BIND, NULL) < 0)
+	struct fd_path source;
+	if (container_fd_path(r, "/dev/null", null, &source) < 0)
+		return -1;
+	if (mount(source.s, target.s, NULL, MS_BIND, NULL) < 0)
 		return errnof("mask " WHERE " with /dev/null", W(r, path));
 	return 0;
 }

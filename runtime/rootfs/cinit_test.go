@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/channel"
@@ -157,4 +158,43 @@ func escape(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestCRootfsFakeProc: with no proc mount, an image's /proc/self/fd tree
+// of symlinks must not redirect Finish's masks (here /sys/firmware's
+// tmpfs) to a path of its choosing: the C init checks /proc/self/fd/N is
+// the fd before mounting through it.
+func TestCRootfsFakeProc(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root")
+	}
+	driver := buildC(t, "rootfs", cInitRootfs...)
+	tt := rootfsCase{
+		name: "fake /proc",
+		setup: func(t *testing.T, rootfs string) {
+			fd := filepath.Join(rootfs, "proc/self/fd")
+			if err := os.MkdirAll(fd, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Mkdir(filepath.Join(rootfs, "decoy"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for n := 0; n < 64; n++ {
+				symlink(t, "/decoy", filepath.Join(fd, fmt.Sprint(n)))
+			}
+		},
+		modify: func(s *specs.Spec) {
+			var kept []specs.Mount
+			for _, m := range s.Mounts {
+				if m.Destination != "/proc" {
+					kept = append(kept, m)
+				}
+			}
+			s.Mounts = kept
+		},
+		error: "does not lead to /sys/firmware",
+	}
+	runRootfsCase(t, tt, func(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (*exec.Cmd, func()) {
+		return cChild(t, driver, plan, script, userNS)
+	})
 }
