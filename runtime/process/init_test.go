@@ -2,13 +2,11 @@ package process
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,84 +17,21 @@ import (
 	"github.com/slrt/slrt/runtime/channel"
 )
 
-// The init-side functions change the credentials of the whole process, so
-// they are tested in a child: the test binary re-executes itself with
-// childEnv set, applies the plan from planEnv the way slrt-init does, and
-// the parent reads what the workload saw.
-const (
-	childEnv = "SLRT_PROCESS_TEST_CHILD"
-	planEnv  = "SLRT_PROCESS_TEST_PLAN"
-)
+// The init's process steps are C (cmd/slrt-init-c process.c and the files
+// it calls). They change the credentials of the whole process, so they are
+// tested in a child: test/procrun.c, built with them, receives the plan as
+// slrt-init does (a wire message on fd 3), runs the steps and becomes the
+// workload, and the test reads what the workload saw.
+
+// cInitSrc is the C init's source folder.
+var cInitSrc = filepath.Join("..", "..", "cmd", "slrt-init-c")
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
-	}
 	code := m.Run()
 	if procrun.bin != "" {
 		os.RemoveAll(filepath.Dir(procrun.bin))
 	}
 	os.Exit(code)
-}
-
-func child(mode string) int {
-	runtime.LockOSThread() // as slrt-init: every step and execve on one thread
-	var pp channel.ProcessPlan
-	if err := json.Unmarshal([]byte(os.Getenv(planEnv)), &pp); err != nil {
-		fmt.Fprintln(os.Stderr, "ERROR: decode plan:", err)
-		return 3
-	}
-	err := Prepare(&pp)
-	if mode == "prepare" {
-		if err != nil {
-			fmt.Println("ERROR:", err)
-		} else {
-			fmt.Println("OK")
-		}
-		return 0
-	}
-	if dir, ok := strings.CutPrefix(mode, "run-newcwd="); ok {
-		pp.Cwd = dir // as a fast-start request does, after Prepare
-	}
-	if err == nil {
-		err = Finish(&pp)
-	}
-	if err == nil {
-		prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, 0, 0)
-		if errno == 0 {
-			fmt.Fprintf(os.Stderr, "ioprio=%d\n", prio)
-		}
-		err = Exec(&pp)
-	}
-	fmt.Fprintln(os.Stderr, "ERROR:", err)
-	return 3
-}
-
-// runFunc runs the init-side steps on pp in a child process and returns
-// what the child (and the workload it became) wrote.
-type runFunc func(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error)
-
-// forEachInit runs f with each implementation of the init-side steps: this
-// package's ("go": the test binary re-executed) and the C init's ("c":
-// cmd/slrt-init-c through its test driver test/procrun.c, which gets the
-// plan as slrt-init does, a wire message on fd 3). They must behave alike.
-func forEachInit(t *testing.T, f func(t *testing.T, run runFunc)) {
-	t.Run("go", func(t *testing.T) { f(t, runGoChild) })
-	t.Run("c", func(t *testing.T) { f(t, runCChild) })
-}
-
-func runGoChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
-	t.Helper()
-	b, err := json.Marshal(pp)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, planEnv+"="+string(b))
-	var o, e bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &o, &e
-	err = cmd.Run()
-	return o.String(), e.String(), err
 }
 
 var procrun struct {
@@ -119,7 +54,7 @@ func buildProcrun(t *testing.T) string {
 			procrun.err = err
 			return
 		}
-		src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+		src := cInitSrc
 		procrun.bin = filepath.Join(dir, "procrun")
 		args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", procrun.bin,
 			filepath.Join(src, "test", "procrun.c")}
@@ -136,7 +71,11 @@ func buildProcrun(t *testing.T) string {
 	return procrun.bin
 }
 
-func runCChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
+// runInit runs the steps on pp in procrun: mode "prepare" (Prepare only,
+// printing OK or ERROR: ...), "run" (every step, then execve of the
+// workload) or "run-newcwd=DIR" (cwd changed after Prepare, as a fast-start
+// request changes it).
+func runInit(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
 	t.Helper()
 	bin := buildProcrun(t)
 	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
@@ -190,10 +129,6 @@ func statusField(status, key string) string {
 
 func TestInitAppliesPlan(t *testing.T) {
 	needRoot(t)
-	forEachInit(t, testInitAppliesPlan)
-}
-
-func testInitAppliesPlan(t *testing.T, run runFunc) {
 	var allowed unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &allowed); err != nil {
 		t.Fatal(err)
@@ -231,7 +166,7 @@ echo ==status; cat /proc/self/status; echo ==limits; cat /proc/self/limits; echo
 		IOPrio:      &channel.IOPrio{Class: 2, Priority: 6},
 		CPUs:        strconv.Itoa(cpu),
 	}
-	out, errOut, err := run(t, "run", pp)
+	out, errOut, err := runInit(t, "run", pp)
 	if err != nil {
 		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 	}
@@ -252,7 +187,7 @@ echo ==status; cat /proc/self/status; echo ==limits; cat /proc/self/limits; echo
 		{"CapAmb", statusField(status, "CapAmb"), fmt.Sprintf("%016x", kill|nbs)},
 		{"NoNewPrivs", statusField(status, "NoNewPrivs"), "1"},
 		{"Cpus_allowed_list", statusField(status, "Cpus_allowed_list"), strconv.Itoa(cpu)},
-		{"ioprio", strings.TrimSpace(errOut), fmt.Sprintf("ioprio=%d", 2<<ioprioClassShift|6)},
+		{"ioprio", strings.TrimSpace(errOut), fmt.Sprintf("ioprio=%d", 2<<13|6)},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -287,10 +222,6 @@ func matchLine(text, re string) bool {
 
 func TestInitErrors(t *testing.T) {
 	needRoot(t)
-	forEachInit(t, testInitErrors)
-}
-
-func testInitErrors(t *testing.T, run runFunc) {
 	root0700 := t.TempDir()
 	tests := []struct {
 		name string
@@ -317,7 +248,7 @@ func testInitErrors(t *testing.T, run runFunc) {
 			if strings.HasPrefix(tt.name, "cwd changed") {
 				mode = "run-newcwd=" + root0700
 			}
-			out, errOut, err := run(t, mode, &tt.pp)
+			out, errOut, err := runInit(t, mode, &tt.pp)
 			if err == nil {
 				t.Fatalf("child succeeded: %s", out)
 			}
@@ -333,10 +264,6 @@ func testInitErrors(t *testing.T, run runFunc) {
 // a refusal must say why.
 func TestInitPrepareRefusalsExplained(t *testing.T) {
 	needRoot(t)
-	forEachInit(t, testInitPrepareRefusalsExplained)
-}
-
-func testInitPrepareRefusalsExplained(t *testing.T, run runFunc) {
 	var cur unix.Rlimit
 	if err := unix.Prlimit(0, unix.RLIMIT_NOFILE, nil, &cur); err != nil {
 		t.Fatal(err)
@@ -354,7 +281,7 @@ func testInitPrepareRefusalsExplained(t *testing.T, run runFunc) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, err := run(t, "prepare", &tt.pp)
+			out, errOut, err := runInit(t, "prepare", &tt.pp)
 			if err != nil {
 				t.Fatalf("child: %v: %s", err, errOut)
 			}
@@ -368,5 +295,46 @@ func testInitPrepareRefusalsExplained(t *testing.T, run runFunc) {
 			}
 			t.Logf("refused as expected here: %s", out)
 		})
+	}
+}
+
+// TestInitCapsLeftOut: an ambient capability that is not inheritable (as
+// in runc's default spec) is left out rather than failing the start, and
+// the bounding set keeps exactly what the plan names.
+func TestInitCapsLeftOut(t *testing.T) {
+	needRoot(t)
+	kill, chown, nbs := uint64(1<<unix.CAP_KILL), uint64(1<<unix.CAP_CHOWN), uint64(1<<unix.CAP_NET_BIND_SERVICE)
+	pp := &channel.ProcessPlan{
+		Args: []string{"cat", "/proc/self/status"},
+		Env:  []string{"PATH=/usr/bin:/bin"},
+		Cwd:  "/",
+		UID:  65534,
+		GID:  65534,
+		Caps: &channel.Caps{
+			Bounding:    kill | chown | nbs | 1<<unix.CAP_SETPCAP,
+			Effective:   kill | chown,
+			Permitted:   kill | chown | nbs,
+			Inheritable: kill | nbs,
+			Ambient:     kill | chown,
+		},
+	}
+	out, errOut, err := runInit(t, "run", pp)
+	if err != nil {
+		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, errOut, out)
+	}
+	// Not root after execve: permitted and effective are the ambient set.
+	for _, c := range []struct {
+		field string
+		want  uint64
+	}{
+		{"CapBnd", kill | chown | nbs | 1<<unix.CAP_SETPCAP},
+		{"CapInh", kill | nbs},
+		{"CapAmb", kill},
+		{"CapPrm", kill},
+		{"CapEff", kill},
+	} {
+		if got := statusField(out, c.field); got != fmt.Sprintf("%016x", c.want) {
+			t.Errorf("%s = %s, want %016x", c.field, got, c.want)
+		}
 	}
 }
