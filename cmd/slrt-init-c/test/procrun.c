@@ -17,6 +17,7 @@
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -63,6 +64,7 @@ static int pure(int argc, char **argv)
 		rc = msg ? 0 : -1;
 		if (msg)
 			printf("%.*s\n", (int)len, msg);
+		free(msg);
 	} else if (strcmp(argv[1], "cpus") == 0) {
 		rc = parse_cpus(argv[2], &set);
 		if (rc == 0)
