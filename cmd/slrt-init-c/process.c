@@ -7,7 +7,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -239,13 +238,16 @@ static int setgroups_denied(void)
 
 /* Groups first, then gid, then uid: once the uid is not 0 the others can
  * no longer change. The supplementary groups are always replaced, so none
- * of the host's leak in. */
+ * of the host's leak in. Raw syscalls: the init has one thread, so libc's
+ * broadcast of the change to every thread is not needed, and its extra
+ * syscalls would run under a filter loaded before Finish (no_new_privs off)
+ * that need not allow them. */
 static int set_user(const struct process_plan *pp)
 {
 	char groups[256];
 	int e;
 
-	if (setgroups(pp->n_additional_gids, pp->additional_gids) < 0) {
+	if (syscall(SYS_setgroups, pp->n_additional_gids, pp->additional_gids) < 0) {
 		e = errno;
 		if (e == EPERM && setgroups_denied()) {
 			/* With no additionalGids that is fine: the namespace's
@@ -260,11 +262,11 @@ static int set_user(const struct process_plan *pp)
 			      errtext(e), unmapped_hint(e));
 	}
 ids:
-	if (setresgid(pp->gid, pp->gid, pp->gid) < 0) {
+	if (syscall(SYS_setresgid, pp->gid, pp->gid, pp->gid) < 0) {
 		e = errno;
 		return errorf("setgid %u: %s%s", pp->gid, errtext(e), unmapped_hint(e));
 	}
-	if (setresuid(pp->uid, pp->uid, pp->uid) < 0) {
+	if (syscall(SYS_setresuid, pp->uid, pp->uid, pp->uid) < 0) {
 		e = errno;
 		return errorf("setuid %u: %s%s", pp->uid, errtext(e), unmapped_hint(e));
 	}
