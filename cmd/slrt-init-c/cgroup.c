@@ -1,6 +1,6 @@
 /*
  * The container's /sys/fs/cgroup (runtime-spec config.md mounts of type
- * "cgroup"; runtime/rootfs/cgroup.go). On a unified host, or when cgroup2
+ * "cgroup"). On a unified host, or when cgroup2
  * is asked for, that is one cgroup2 mount. On a v1 or hybrid host it is a
  * tmpfs holding every hierarchy the host has: mounted afresh inside a
  * cgroup namespace (the kernel roots each at the namespace's cgroup), or
@@ -80,7 +80,7 @@ static const char *own_path(const struct own_cgroups *o, const char *key)
 	const char *found = NULL;
 	for (size_t i = 0; i < o->n; i++)
 		if (strcmp(o->e[i].controllers, key) == 0)
-			found = o->e[i].path; /* the last line wins, as in a Go map */
+			found = o->e[i].path; /* a key listed twice: the last line wins */
 	return found;
 }
 

@@ -1,7 +1,7 @@
 /*
- * /dev inside the rootfs (runtime/rootfs/device.go, symlink.go): the
- * plan's device nodes and the links runtime-spec config-linux.md "Default
- * Devices" and Linux conventions expect.
+ * /dev inside the rootfs: the plan's device nodes and the links
+ * runtime-spec config-linux.md "Default Devices" and Linux conventions
+ * expect.
  */
 #define _GNU_SOURCE
 #include <errno.h>

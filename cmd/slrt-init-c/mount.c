@@ -1,8 +1,7 @@
 /*
- * One plan mount inside the rootfs (runtime/rootfs/mount.go): resolve the
- * target in the root, mount onto the fd's magic link, then set flags,
- * recursive attributes and propagation on the new mount, reached by
- * resolving the target again.
+ * One plan mount inside the rootfs: resolve the target in the root, mount
+ * onto the fd's magic link, then set flags, recursive attributes and
+ * propagation on the new mount, reached by resolving the target again.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,6 +1,5 @@
 /*
- * /proc/self/mountinfo (proc(5)), read whole and split in place
- * (runtime/rootfs/mountinfo.go):
+ * /proc/self/mountinfo (proc(5)), read whole and split in place:
  * "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue"
  */
 #define _GNU_SOURCE
@@ -95,8 +94,7 @@ static bool is_number(const char *s)
 }
 
 /* parse_line fills e from one line (cut in place). On a malformed line it
- * returns what is wrong, worded as runtime/rootfs's parser does (the
- * quoted line follows). */
+ * returns what is wrong (the quoted line follows). */
 static const char *parse_line(char *line, struct mountinfo_entry *e)
 {
 	static const char *const bad = "bad mountinfo line";

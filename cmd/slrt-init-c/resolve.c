@@ -1,10 +1,10 @@
 /*
- * Container paths resolved inside the rootfs (runtime/rootfs/resolve.go):
- * every lookup is openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from the
- * root's fd, and whatever is created is created relative to an fd resolved
- * that way, never by a host path string, so a symlink in the image
- * ("evil -> /etc", "x -> ../../../../tmp") cannot lead outside the rootfs
- * (CVE-2021-30465 and its kind).
+ * Container paths resolved inside the rootfs: every lookup is
+ * openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from the root's fd, and
+ * whatever is created is created relative to an fd resolved that way,
+ * never by a host path string, so a symlink in the image ("evil -> /etc",
+ * "x -> ../../../../tmp") cannot lead outside the rootfs (CVE-2021-30465
+ * and its kind).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -164,8 +164,8 @@ static int mkdir_at(const struct root *r, int parent, const char *path, const ch
 }
 
 /* root_mkdir_all returns an O_PATH fd of directory path, creating the
- * missing components one by one from the top (the Go version recurses
- * from the bottom: same syscalls on the way down, no deep C stack). */
+ * missing components one by one from the top (iterative: a path of
+ * thousands of components must not need a deep C stack). */
 int root_mkdir_all(const struct root *r, const char *path, unsigned mode)
 {
 	int fd = root_resolve(r, path, O_DIRECTORY);

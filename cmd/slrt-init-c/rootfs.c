@@ -1,9 +1,10 @@
 /*
- * The container's filesystem, built from inside its new mount namespace:
- * the C twin of runtime/rootfs Prepare, Pivot and Finish, step for step and
- * with the same messages. Every container path is resolved inside the
- * rootfs (resolve.c) and mounted through /proc/self/fd, so a symlink in the
- * image can never send a mount to the host.
+ * The container's filesystem, built from inside its new mount namespace
+ * from the plan runtime/rootfs.Plan made (the parser of the spec lives
+ * there; nothing is parsed here). Every container path is resolved inside
+ * the rootfs (resolve.c) and mounted through /proc/self/fd, so a symlink in
+ * the image can never send a mount to the host. The messages are those of
+ * the Go init this replaced, which tests and users match on.
  */
 #define _GNU_SOURCE
 #include <errno.h>

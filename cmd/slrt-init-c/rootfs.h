@@ -1,6 +1,6 @@
 /*
  * The container filesystem (rootfs_prepare, rootfs_pivot, rootfs_finish in
- * init.h): the C twin of runtime/rootfs's init half. This header is shared
+ * init.h), carrying out runtime/rootfs's plan. This header is shared
  * by rootfs.c, resolve.c, mount.c, cgroup.c, devices.c and mountinfo.c
  * only; main.c knows just the three entry points.
  */

@@ -67,20 +67,16 @@ func removeCBuilds() {
 	}
 }
 
-// TestCRootfs builds the containers of TestContainerRootfs with the C
-// init's rootfs_prepare, rootfs_pivot and rootfs_finish: the plan goes to
-// the driver over a socket in the wire format, as to slrt-init.
+// TestCRootfs builds rootfsCases' containers with the C init's
+// rootfs_prepare, rootfs_pivot and rootfs_finish: the plan goes to the
+// driver over a socket in the wire format, as to slrt-init.
 func TestCRootfs(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root")
 	}
 	driver := buildC(t, "rootfs", cInitRootfs...)
 	for _, tt := range rootfsCases {
-		t.Run(tt.name, func(t *testing.T) {
-			runRootfsCase(t, tt, func(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (*exec.Cmd, func()) {
-				return cChild(t, driver, plan, script, userNS)
-			})
-		})
+		t.Run(tt.name, func(t *testing.T) { runRootfsCase(t, tt, driver) })
 	}
 }
 
@@ -105,22 +101,35 @@ func cChild(t *testing.T, driver string, plan channel.RootfsPlan, script string,
 	}
 }
 
-// TestCMountinfo checks the C init's mountinfo parser against this
-// package's: the same entries (paths unescaped) or the same error.
+// TestCMountinfo checks the C init's mountinfo parser: paths unescaped,
+// optional fields skipped, malformed lines refused with the line quoted.
+// The driver prints root, mount point, type and superblock options per
+// entry (\xNN for bytes outside printable ASCII), or the error.
 func TestCMountinfo(t *testing.T) {
 	bin := buildC(t, "mountinfo", "mountinfo.c", "resolve.c", "err.c")
 	const root = "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw,discard\n"
-	tests := []struct{ name, table string }{
-		{"host", root + "36 22 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n"},
-		{"no optional fields", "36 35 98:0 /mnt1 /mnt2 rw,noatime - ext3 /dev/root rw,errors=continue\n"},
-		{"escaped paths", root + `40 22 0:50 /a\040b\134c /mnt/x\011y\012z rw - tmpfs a\040b rw` + "\n"},
-		{"not an escape", root + `41 22 0:51 / /mnt/\999\04 rw - tmpfs tmpfs rw` + "\n"},
-		{"no superblock options", root + "42 22 0:52 / /mnt/y rw - tmpfs tmpfs\n"},
-		{"no separator", root + "43 22 0:53 / /mnt/z rw tmpfs tmpfs rw\n"},
-		{"short", "44 22 0:54 / /mnt/q - tmpfs tmpfs rw\n"},
-		{"no source", root + "45 22 0:55 / /mnt/r rw - tmpfs\n"},
-		{"bad id", `x1 22 0:56 / /a\040"b rw - tmpfs tmpfs rw` + "\n"},
-		{"bad parent", "46 p 0:57 / /mnt/s rw - tmpfs tmpfs rw\n"},
+	const rootOut = "/\t/\text4\trw,discard\n"
+	tests := []struct{ name, table, want string }{
+		{"host", root + "36 22 0:31 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:9 master:2 - cgroup cgroup rw,cpu,cpuacct\n",
+			rootOut + "/\t/sys/fs/cgroup/cpu,cpuacct\tcgroup\trw,cpu,cpuacct\n"},
+		{"no optional fields", "36 35 98:0 /mnt1 /mnt2 rw,noatime - ext3 /dev/root rw,errors=continue\n",
+			"/mnt1\t/mnt2\text3\trw,errors=continue\n"},
+		{"escaped paths", root + `40 22 0:50 /a\040b\134c /mnt/x\011y\012z rw - tmpfs a\040b rw` + "\n",
+			rootOut + `/a b\x5cc` + "\t" + `/mnt/x\x09y\x0az` + "\ttmpfs\trw\n"},
+		{"not an escape", root + `41 22 0:51 / /mnt/\999\04 rw - tmpfs tmpfs rw` + "\n",
+			rootOut + "/\t" + `/mnt/\x5c999\x5c04` + "\ttmpfs\trw\n"},
+		{"no superblock options", root + "42 22 0:52 / /mnt/y rw - tmpfs tmpfs\n",
+			rootOut + "/\t/mnt/y\ttmpfs\t\n"},
+		{"no separator", root + "43 22 0:53 / /mnt/z rw tmpfs tmpfs rw\n",
+			`error: parse FILE: bad mountinfo line "43 22 0:53 / /mnt/z rw tmpfs tmpfs rw"` + "\n"},
+		{"short", "44 22 0:54 / /mnt/q - tmpfs tmpfs rw\n",
+			`error: parse FILE: bad mountinfo line "44 22 0:54 / /mnt/q - tmpfs tmpfs rw"` + "\n"},
+		{"no source", root + "45 22 0:55 / /mnt/r rw - tmpfs\n",
+			`error: parse FILE: bad mountinfo line "45 22 0:55 / /mnt/r rw - tmpfs"` + "\n"},
+		{"bad id", `x1 22 0:56 / /a\040"b rw - tmpfs tmpfs rw` + "\n",
+			`error: parse FILE: bad mount id in "x1 22 0:56 / /a\\040\"b rw - tmpfs tmpfs rw"` + "\n"},
+		{"bad parent", "46 p 0:57 / /mnt/s rw - tmpfs tmpfs rw\n",
+			`error: parse FILE: bad parent id in "46 p 0:57 / /mnt/s rw - tmpfs tmpfs rw"` + "\n"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -132,32 +141,46 @@ func TestCMountinfo(t *testing.T) {
 			if err != nil {
 				t.Fatalf("C parser: %v", err)
 			}
-			var want strings.Builder
-			entries, err := readMountinfo(file)
-			if err != nil {
-				fmt.Fprintf(&want, "error: %v\n", err)
-			}
-			for _, e := range entries {
-				fmt.Fprintf(&want, "%s\t%s\t%s\t%s\n", escape(e.Root), escape(e.Point), escape(e.FSType), escape(e.Super))
-			}
-			if string(out) != want.String() {
-				t.Errorf("C parser:\n%s\nGo parser:\n%s", out, want.String())
+			if want := strings.ReplaceAll(tt.want, "FILE", file); string(out) != want {
+				t.Errorf("C parser printed\n%s\nwant\n%s", out, want)
 			}
 		})
 	}
 }
 
-// escape prints s as test/mountinfo.c does.
-func escape(s string) string {
-	var b strings.Builder
-	for _, c := range []byte(s) {
-		if c >= 0x20 && c < 0x7f && c != '\\' {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "\\x%02x", c)
+// TestCStatfsFlags checks which flags of a mount the C init repeats when
+// it remounts a bind in a user namespace, where dropping a locked one
+// fails: ro, nosuid, nodev, noexec always, the atime mode only when the
+// mount asks for none of its own (atime), strictatime spelled out since a
+// remount without an atime flag means relatime.
+func TestCStatfsFlags(t *testing.T) {
+	bin := buildC(t, "flags", cInitRootfs...)
+	tests := []struct {
+		name  string
+		st    uint64
+		atime bool
+		want  string
+	}{
+		{"locked only", unix.ST_RDONLY | unix.ST_NOSUID | unix.ST_NODEV | unix.ST_NOEXEC | unix.ST_RELATIME, false,
+			"0xf ro,nosuid,nodev,noexec"},
+		{"relatime kept", unix.ST_RELATIME, true, "0x200000 relatime"},
+		{"noatime kept", unix.ST_NOATIME | unix.ST_NODIRATIME, true, "0xc00 noatime,nodiratime"},
+		{"strictatime asked for", 0, true, "0x1000000 strictatime"},
+		{"nothing", 0, false, "0 "},
+	}
+	for _, tt := range tests {
+		atime := "0"
+		if tt.atime {
+			atime = "1"
+		}
+		out, err := exec.Command(bin, fmt.Sprint(tt.st), atime).Output()
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if got := strings.TrimSuffix(string(out), "\n"); got != tt.want {
+			t.Errorf("%s: statfs_flags(%#x, %v) = %q, want %q", tt.name, tt.st, tt.atime, got, tt.want)
 		}
 	}
-	return b.String()
 }
 
 // TestCRootfsFakeProc: with no proc mount, an image's /proc/self/fd tree
@@ -194,7 +217,5 @@ func TestCRootfsFakeProc(t *testing.T) {
 		},
 		error: "does not lead to /sys/firmware",
 	}
-	runRootfsCase(t, tt, func(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (*exec.Cmd, func()) {
-		return cChild(t, driver, plan, script, userNS)
-	})
+	runRootfsCase(t, tt, driver)
 }

@@ -1,7 +1,6 @@
 package rootfs
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -13,8 +12,6 @@ import (
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-
-	"github.com/slrt/slrt/runtime/channel"
 )
 
 // script runs in the container; its sections are checked by the test.
@@ -95,8 +92,8 @@ func testSpec(host string) *specs.Spec {
 	}
 }
 
-// rootfsCase is one container built by TestContainerRootfs (the Go
-// functions) and TestCRootfs (the C init's).
+// rootfsCase is one container TestCRootfs builds with the C init's
+// rootfs steps.
 type rootfsCase struct {
 	name     string
 	modify   func(s *specs.Spec)
@@ -164,42 +161,8 @@ func writeFile(t *testing.T, path, content string) {
 	}
 }
 
-// childFunc returns a command that builds the rootfs of plan (Prepare,
-// Pivot, Finish) in the namespaces it is started in and then runs script
-// with the rootfs's busybox; start, when not nil, runs once it started.
-type childFunc func(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (cmd *exec.Cmd, start func())
-
-func TestContainerRootfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	for _, tt := range rootfsCases {
-		t.Run(tt.name, func(t *testing.T) { runRootfsCase(t, tt, goChild) })
-	}
-}
-
-// goChild re-execs this test binary, whose TestMain runs the Go
-// functions on the plan (runChild).
-func goChild(t *testing.T, plan channel.RootfsPlan, script string, userNS bool) (*exec.Cmd, func()) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	planFile := filepath.Join(t.TempDir(), "plan.json")
-	b, _ := json.Marshal(plan)
-	if err := os.WriteFile(planFile, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+planFile, childScript+"="+script)
-	if userNS {
-		cmd.Env = append(cmd.Env, childUserNS+"=1")
-	}
-	return cmd, nil
-}
-
-func runRootfsCase(t *testing.T, tt rootfsCase, child childFunc) {
+// runRootfsCase builds tt's container with the C driver and checks it.
+func runRootfsCase(t *testing.T, tt rootfsCase, driver string) {
 	bundle := t.TempDir()
 	host := t.TempDir()
 	if err := os.WriteFile(filepath.Join(host, "hostfile"), []byte("from-host\n"), 0o644); err != nil {
@@ -228,7 +191,7 @@ func runRootfsCase(t *testing.T, tt rootfsCase, child childFunc) {
 	if tt.cgroupNS {
 		flags |= syscall.CLONE_NEWCGROUP
 	}
-	cmd, start := child(t, plan, script, tt.userNS)
+	cmd, start := cChild(t, driver, plan, script, tt.userNS)
 	stdout, stderr, err := runInNamespaces(t, cmd, start, uintptr(flags), tt.userNS)
 	if tt.error != "" {
 		if err == nil || !strings.Contains(stderr, tt.error) {

@@ -2,7 +2,7 @@
  * mountinfo: parses the mountinfo file argv[1] with mountinfo.c and prints
  * each entry's root, mount point, type and superblock options, tab
  * separated, bytes outside printable ASCII as \xNN; or "error: MESSAGE".
- * runtime/rootfs's TestCMountinfo compares that with the Go parser. Not
+ * runtime/rootfs's TestCMountinfo checks that. Not
  * part of slrt-init.
  */
 #include <stdio.h>

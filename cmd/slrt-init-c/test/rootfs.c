@@ -1,9 +1,8 @@
 /*
  * rootfs: plays slrt-init's filesystem part for runtime/rootfs's
- * TestCRootfs, as that package's test binary does for the Go functions:
- * receive a Plan on fd 3 (the sync socket, wire format in plan.h), then
- * rootfs_prepare, rootfs_pivot, rootfs_finish, and exec busybox with the
- * script in argv[1]. Between prepare and pivot it checks that every mount
+ * TestCRootfs: receive a Plan on fd 3 (the sync socket, wire format in
+ * plan.h), then rootfs_prepare, rootfs_pivot, rootfs_finish, and exec
+ * busybox with the script in argv[1]. Between prepare and pivot it checks that every mount
  * prepare made is inside the rootfs (after pivot_root the host's mounts are
  * out of view, so one that escaped could no longer be seen). Exit codes:
  * 2 a step failed (its message on stderr), 3 a mount escaped. Not part of
