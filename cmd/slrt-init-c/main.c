@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdbool.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,42 @@
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
+
+static void exit_on_signal(int sig)
+{
+	(void)sig;
+	_exit(2);
+}
+
+static void ignore_signal(int sig)
+{
+	(void)sig;
+}
+
+/*
+ * init_signals gives the init the dispositions the Go init had from its
+ * runtime: SIGHUP, SIGINT, SIGQUIT and SIGTERM end it (exit 2), the other
+ * asynchronous ones are ignored. As pid 1 of its namespace, the init gets no
+ * signal it has no handler for except from an ancestor namespace, so without
+ * these `kill TERM` of a created container would do nothing (runc's init
+ * dies). Handlers, unlike SIG_IGN, are reset by execve: the workload starts
+ * with the default dispositions.
+ */
+static void init_signals(void)
+{
+	static const int exits[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM };
+	static const int ignores[] = { SIGUSR1, SIGUSR2, SIGALRM, SIGPIPE, SIGVTALRM,
+				       SIGPROF, SIGIO, SIGPWR, SIGSTKFLT };
+	struct sigaction sa = { .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = exit_on_signal;
+	for (size_t i = 0; i < sizeof(exits) / sizeof(exits[0]); i++)
+		sigaction(exits[i], &sa, NULL);
+	sa.sa_handler = ignore_signal;
+	for (size_t i = 0; i < sizeof(ignores) / sizeof(ignores[0]); i++)
+		sigaction(ignores[i], &sa, NULL);
+}
 
 /* recv_plan waits for the plan and puts any fds passed with it where a
  * freshly cloned init would have had them. */
@@ -215,6 +252,7 @@ int main(void)
 		errnof("prctl(PR_SET_DUMPABLE)");
 		fail(-1, true);
 	}
+	init_signals();
 	/* A shell waits here, parked, until it is given a container: then its
 	 * stdio and extra files come with the plan. */
 	if (recv_plan(&m) < 0)
