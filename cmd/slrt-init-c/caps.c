@@ -1,6 +1,6 @@
 /*
- * Capabilities (runtime/caps apply.go). They are per thread: the init calls
- * this on the thread that execs, and execve makes that thread's sets the
+ * Capabilities (channel.Caps). They are per thread: the init calls this on
+ * the thread that execs, and execve makes that thread's sets the
  * workload's. The kernel needs this order (capabilities(7)):
  *  1. drop the bounding set while uid 0 with CAP_SETPCAP effective;
  *  2. PR_SET_KEEPCAPS, then setgroups/setgid/setuid (process.c), which keeps

@@ -1,9 +1,9 @@
 /*
- * The container's terminal (cmd/slrt-init console.go, runtime/terminal): a
- * pty of the container's own devpts, its master sent over the console
- * socket in runc's format (payload "/dev/ptmx", exactly one SCM_RIGHTS fd,
- * which every receiver written for runc checks), its slave made the
- * process's stdio and controlling terminal.
+ * The container's terminal: a pty of the container's own devpts, its
+ * master sent over the console socket in runc's format (payload
+ * "/dev/ptmx", exactly one SCM_RIGHTS fd, which every receiver written for
+ * runc checks), its slave made the process's stdio and controlling
+ * terminal.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -1,9 +1,9 @@
 /*
- * The labels the workload gets at its execve (runtime/process lsm.go), the
- * way libapparmor's aa_change_onexec and libselinux's setexeccon set them:
- * AppArmor takes "exec <profile>" in attr/apparmor/exec (attr/exec before
- * Linux 5.1), SELinux the label in attr/exec. The parent already refused a
- * profile or label the host cannot apply.
+ * The labels the workload gets at its execve, the way libapparmor's
+ * aa_change_onexec and libselinux's setexeccon set them: AppArmor takes
+ * "exec <profile>" in attr/apparmor/exec (attr/exec before Linux 5.1),
+ * SELinux the label in attr/exec. The parent already refused a profile or
+ * label the host cannot apply.
  */
 #define _GNU_SOURCE
 #include <errno.h>

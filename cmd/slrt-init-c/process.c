@@ -1,6 +1,6 @@
 /*
- * The workload's process attributes (runtime/process init.go, exec.go and
- * the files they call). Several are per thread (capabilities, no_new_privs,
+ * The workload's process attributes, as runtime/process planned them
+ * (channel.ProcessPlan). Several are per thread (capabilities, no_new_privs,
  * scheduling attributes, I/O priority, affinity): everything here runs on
  * the init's only thread, the one that execs, so the workload inherits them.
  */
@@ -294,7 +294,8 @@ int process_finish(struct process_plan *pp)
 /* --- Lookup and Exec --- */
 
 /* executable checks that p is a regular file the caller may execute, with
- * the texts Go's os.Stat and process.executable give. */
+ * the texts Go's os/exec gives: the engine's users know them from runc's
+ * Go-based tools too. */
 static int executable(const char *p)
 {
 	struct stat st;

@@ -23,7 +23,7 @@
 int sys_openat2(int dirfd, const char *path, uint64_t flags, uint64_t resolve);
 
 /*
- * procfs.c: writes through a verified procfs (runtime/procfs). procfs_open
+ * procfs.c: writes through a verified procfs. procfs_open
  * returns an O_PATH fd of the root of a real proc mount at path, or -1.
  * procfs_write writes data to rel below it refusing symlinks and mount
  * crossings; on failure errno still holds the failing call's errno.
@@ -32,11 +32,11 @@ int procfs_open(const char *path);
 int procfs_write(int root, const char *root_path, const char *rel,
 		 const char *data, size_t len);
 
-/* caps.c (runtime/caps): run on the thread that execs. */
+/* caps.c: run on the thread that execs. */
 int caps_drop_bounding(const struct caps *c);
 int caps_apply(const struct caps *c);
 
-/* cpus.c (runtime/process cpus.go): set gets the CPUs of list. */
+/* cpus.c: set gets the CPUs of list (runtime/process ParseCPUs's format). */
 int parse_cpus(const char *list, cpu_set_t *set);
 
 /* seccomp.c: installs pp's filter and hands a notify fd to the listener. */

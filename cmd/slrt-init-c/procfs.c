@@ -1,10 +1,10 @@
 /*
  * Writes to procfs files (sysctls, oom_score_adj, timens_offsets, LSM
- * attributes) go only through a verified procfs, as runtime/procfs does: the
- * container owns its /proc mount point and whatever is mounted below it, and
- * a symlink, a tmpfs posing as /proc or a file bind-mounted over
- * /proc/sys/kernel/x would otherwise redirect a write of the runtime to a
- * file of the container's choosing (CVE-2019-16884, CVE-2019-19921,
+ * attributes) go only through a verified procfs: the container owns its
+ * /proc mount point and whatever is mounted below it, and a symlink, a
+ * tmpfs posing as /proc or a file bind-mounted over /proc/sys/kernel/x
+ * would otherwise redirect a write of the runtime to a file of the
+ * container's choosing (CVE-2019-16884, CVE-2019-19921,
  * CVE-2025-52881).
  */
 #define _GNU_SOURCE

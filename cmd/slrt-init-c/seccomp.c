@@ -1,8 +1,8 @@
 /*
- * The seccomp filter (cmd/slrt-init seccomp.go, runtime/seccomp/loader): a
- * compiled classic-BPF program from the plan, installed with seccomp(2) on
- * the thread that execs; with a notify listener, the notify fd goes to it
- * with the ContainerProcessState (runtime-spec config-linux.md#seccomp).
+ * The seccomp filter: a classic-BPF program runtime/seccomp compiled into
+ * the plan, installed with seccomp(2) on the thread that execs; with a
+ * notify listener, the notify fd goes to it with the ContainerProcessState
+ * (runtime-spec config-linux.md#seccomp).
  */
 #define _GNU_SOURCE
 #include <ctype.h>

@@ -1,6 +1,6 @@
 /*
- * The kernel-side settings of a new container (cmd/slrt-init kernel.go):
- * host and domain names, linux.sysctl and the time namespace's offsets.
+ * The kernel-side settings of a new container: host and domain names,
+ * linux.sysctl and the time namespace's offsets.
  */
 #define _GNU_SOURCE
 #include <errno.h>

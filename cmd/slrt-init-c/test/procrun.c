@@ -1,7 +1,6 @@
 /*
- * procrun: the C init's process steps, for runtime/process's tests, which
- * run the same input through the Go functions and compare. Not part of
- * slrt-init.
+ * procrun: the C init's process steps, for runtime/process's tests. Not
+ * part of slrt-init.
  *   procrun prepare          process_prepare on the plan received on fd 3
  *                            as slrt-init receives it: prints OK or ERROR: msg
  *   procrun run              prepare, finish, exec (ioprio on stderr first)
