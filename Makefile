@@ -17,10 +17,10 @@ build: $(BUILD)/slrt $(BUILD)/slrt-installer
 
 init: $(INIT_BIN) $(NSENTER_BIN)
 
-# The init (cmd/slrt-init-c) is C, static with musl: ~100 KB, and no Go
+# The init (cmd/slrt-init) is C, static with musl: ~100 KB, and no Go
 # runtime to start in every container (page faults, CPU, the RSS of a parked
 # shell). It follows the Plan of runtime/channel step for step.
-INIT_SRC := $(wildcard cmd/slrt-init-c/*.c cmd/slrt-init-c/*.h)
+INIT_SRC := $(wildcard cmd/slrt-init/*.c cmd/slrt-init/*.h)
 MUSL_CC  ?= musl-gcc
 INIT_CFLAGS ?= -std=gnu11 -static -Os -s -Wall -Wextra -Werror -fno-asynchronous-unwind-tables
 

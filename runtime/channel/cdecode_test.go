@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// buildCDecoder compiles cmd/slrt-init-c's decoder with its test driver
+// buildCDecoder compiles cmd/slrt-init's decoder with its test driver
 // (test/decode.c) as the C init is built: musl, static.
 func buildCDecoder(t *testing.T) string {
 	t.Helper()
@@ -19,7 +19,7 @@ func buildCDecoder(t *testing.T) string {
 	if err != nil {
 		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
 	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+	src := filepath.Join("..", "..", "cmd", "slrt-init")
 	bin := filepath.Join(t.TempDir(), "decode")
 	cmd := exec.Command(cc, "-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
 		filepath.Join(src, "test", "decode.c"), filepath.Join(src, "wire.c"), filepath.Join(src, "err.c"))

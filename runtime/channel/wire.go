@@ -12,12 +12,12 @@ import (
 // Plan with a few dozen lines of bounds-checked reads instead of a JSON
 // parser, and so that neither side reflects over the Plan (encoding/json
 // cost ~90 page faults per process that first marshalled one).
-// cmd/slrt-init-c/plan.h is the reference: every field is written in the
+// cmd/slrt-init/plan.h is the reference: every field is written in the
 // order of the Go struct, fixed-width in host byte order (both ends run on
 // one machine), strings and byte slices as u32 length + bytes, lists as u32
 // count + elements, optional values (pointers) as a bool + the value.
 // A field added to a struct must be added here, in plan.h and in
-// cmd/slrt-init-c/wire.c: TestWireEveryField and TestCDecoder catch a field
+// cmd/slrt-init/wire.c: TestWireEveryField and TestCDecoder catch a field
 // known to one side only.
 
 // wireMagic starts every message; it is the format's version.

@@ -20,7 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The binaries are built by `make` (see Makefile: cmd/slrt-init-c and
+// The binaries are built by `make` (see Makefile: cmd/slrt-init and
 // cmd/slrt-nsenter, both C, are compiled into bin/ before the Go packages
 // that embed them are built). "all:" also matches bin/.keep so the package compiles
 // (and go vet runs) before that.
@@ -29,7 +29,7 @@ import (
 var bin embed.FS
 
 // ErrNotEmbedded means the binary was built without `make`.
-var ErrNotEmbedded = errors.New("helper binaries are not embedded in this binary: build with `make` (it compiles cmd/slrt-init-c and cmd/slrt-nsenter first)")
+var ErrNotEmbedded = errors.New("helper binaries are not embedded in this binary: build with `make` (it compiles cmd/slrt-init and cmd/slrt-nsenter first)")
 
 // helper is one embedded binary and its memfd.
 type helper struct {

@@ -17,14 +17,14 @@ import (
 	"github.com/slrt/slrt/runtime/channel"
 )
 
-// The init's process steps are C (cmd/slrt-init-c process.c and the files
+// The init's process steps are C (cmd/slrt-init process.c and the files
 // it calls). They change the credentials of the whole process, so they are
 // tested in a child: test/procrun.c, built with them, receives the plan as
 // slrt-init does (a wire message on fd 3), runs the steps and becomes the
 // workload, and the test reads what the workload saw.
 
 // cInitSrc is the C init's source folder.
-var cInitSrc = filepath.Join("..", "..", "cmd", "slrt-init-c")
+var cInitSrc = filepath.Join("..", "..", "cmd", "slrt-init")
 
 func TestMain(m *testing.M) {
 	code := m.Run()

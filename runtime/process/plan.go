@@ -1,5 +1,5 @@
 // Package process turns the spec's process object into a channel.ProcessPlan
-// (Plan), which the init (cmd/slrt-init-c/process.c) applies from inside the
+// (Plan), which the init (cmd/slrt-init/process.c) applies from inside the
 // container; it also parses and applies CPU lists for the parent.
 package process
 

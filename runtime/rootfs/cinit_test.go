@@ -15,7 +15,7 @@ import (
 	"github.com/slrt/slrt/runtime/channel"
 )
 
-// cInitRootfs are the C init's filesystem sources (cmd/slrt-init-c) and
+// cInitRootfs are the C init's filesystem sources (cmd/slrt-init) and
 // what they need to receive a plan.
 var cInitRootfs = []string{"rootfs.c", "resolve.c", "mount.c", "mountinfo.c", "cgroup.c", "devices.c",
 	"wire.c", "err.c"}
@@ -26,8 +26,8 @@ var cBuilt struct {
 	bins map[string]string
 }
 
-// buildC compiles the test driver cmd/slrt-init-c/test/NAME.c with srcs
-// of cmd/slrt-init-c as the init is built (musl, static), once per run.
+// buildC compiles the test driver cmd/slrt-init/test/NAME.c with srcs
+// of cmd/slrt-init as the init is built (musl, static), once per run.
 func buildC(t *testing.T, name string, srcs ...string) string {
 	t.Helper()
 	cc, err := exec.LookPath("musl-gcc")
@@ -46,7 +46,7 @@ func buildC(t *testing.T, name string, srcs ...string) string {
 		}
 		cBuilt.bins = map[string]string{}
 	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+	src := filepath.Join("..", "..", "cmd", "slrt-init")
 	bin := filepath.Join(cBuilt.dir, name)
 	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
 		filepath.Join(src, "test", name+".c")}

@@ -3,7 +3,7 @@
 // The parent half (Plan) validates the OCI spec's root, mounts, devices and
 // masked/readonly paths and resolves them into a channel.RootfsPlan: flags
 // parsed, sources made absolute, defaults filled in. The init half is C
-// (cmd/slrt-init-c: rootfs.c and its helpers): it runs inside the
+// (cmd/slrt-init: rootfs.c and its helpers): it runs inside the
 // container's new mount namespace and carries the plan out without parsing
 // anything: every target is resolved inside the rootfs with
 // openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd, so a symlink

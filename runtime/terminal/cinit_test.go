@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// buildCConsole compiles the C init's console step (cmd/slrt-init-c
+// buildCConsole compiles the C init's console step (cmd/slrt-init
 // console.c) with its test driver, test/console.c, as the init is built.
 func buildCConsole(t *testing.T) string {
 	t.Helper()
@@ -21,7 +21,7 @@ func buildCConsole(t *testing.T) string {
 	if err != nil {
 		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
 	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init-c")
+	src := filepath.Join("..", "..", "cmd", "slrt-init")
 	bin := filepath.Join(t.TempDir(), "console")
 	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
 		filepath.Join(src, "test", "console.c")}

@@ -9,7 +9,7 @@
 // Receivers check that the control message is exactly CMSG_SPACE(4) bytes and
 // the name shorter than 4096 bytes, so we never send more than one fd.
 //
-// The init allocates the pty and sends the master (cmd/slrt-init-c/console.c:
+// The init allocates the pty and sends the master (cmd/slrt-init/console.c:
 // inside the container, after /dev/pts is mounted, so that the pty belongs to
 // the container's devpts instance); this package is the caller's side: Dial,
 // RecvMaster, Resize and Size.

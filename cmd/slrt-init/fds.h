@@ -1,6 +1,6 @@
 /*
  * The init's file descriptors: where passed fds go, which inherited ones
- * are closed, which the workload keeps (cmd/slrt-init/fds.go's steps).
+ * are closed, which the workload keeps.
  */
 #ifndef SLRT_INIT_FDS_H
 #define SLRT_INIT_FDS_H

@@ -40,8 +40,8 @@ static void ignore_signal(int sig)
 }
 
 /*
- * init_signals gives the init the dispositions the Go init had from its
- * runtime: SIGHUP, SIGINT, SIGQUIT and SIGTERM end it (exit 2), the other
+ * init_signals gives the init the dispositions runc's init (and slrt's
+ * former Go init) has from the Go runtime: SIGHUP, SIGINT, SIGQUIT and SIGTERM end it (exit 2), the other
  * asynchronous ones are ignored. As pid 1 of its namespace, the init gets no
  * signal it has no handler for except from an ancestor namespace, so without
  * these `kill TERM` of a created container would do nothing (runc's init
@@ -227,9 +227,8 @@ static int exec_process(struct plan *p)
 
 /*
  * fail ends the init after a step failed: the message goes to whoever
- * waits on reply, and to stderr only before the plan's steps run (as the
- * Go init did): later, stderr is the container's, and the parent reports
- * the error itself.
+ * waits on reply, and to stderr only before the plan's steps run: later,
+ * stderr is the container's, and the parent reports the error itself.
  */
 static void fail(int reply, bool to_stderr)
 {

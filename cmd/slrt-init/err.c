@@ -1,6 +1,6 @@
 /*
  * The error message of slrt-init: one buffer, built as Go's error wrapping
- * builds its chain, so the parent sees the same text the Go init sent.
+ * builds its chain, so the parent's users see the engine's usual wording.
  */
 #include <errno.h>
 #include <stdarg.h>
