@@ -127,12 +127,14 @@ static void feed(struct child *c, const unsigned char **state, uint32_t *left)
 }
 
 /* drain keeps the first OUTPUT_MAX bytes of the output, reads the rest
- * away, and closes the pipe at EOF. */
-static void drain(struct child *c)
+ * away, and closes the pipe at EOF. At most reads reads: a hook (or a
+ * child it left behind) writing without end must not keep the init here
+ * past the timeout. */
+static void drain(struct child *c, int reads)
 {
 	char buf[4096];
 
-	for (;;) {
+	while (reads-- > 0) {
 		ssize_t n = read(c->out, buf, sizeof buf);
 
 		if (n < 0 && errno == EINTR)
@@ -183,7 +185,7 @@ static int supervise(struct child *c, const unsigned char *state, uint32_t len, 
 		if (fds[1].revents)
 			feed(c, &state, &len);
 		if (fds[2].revents)
-			drain(c);
+			drain(c, 1);
 		if (fds[0].revents)
 			return 1;
 	}
@@ -265,7 +267,9 @@ static int run_hook(const struct hook *h, const unsigned char *state, uint32_t l
 		done = -1;
 	}
 	if (done == 1) {
-		drain(&c);
+		/* What the hook wrote before it exited is in the pipe: 16 reads
+		 * take a full default pipe (64 KiB). */
+		drain(&c, 16);
 		rc = outcome(&c, prog, status);
 	}
 	close_fd(&c.pidfd);

@@ -82,7 +82,8 @@ func TestBadInput(t *testing.T) {
 			one := 1
 			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{
 				{Path: "/bin/true"},
-				{Path: "/bin/sh", Args: []string{"sh", "-c", "sleep 60"}, Timeout: &one},
+				// Flooding its output must not keep the init past the timeout.
+				{Path: "/bin/sh", Args: []string{"sh", "-c", "while :; do echo flood; done"}, Timeout: &one},
 			}}
 		}, want: "createContainer hook #1 (/bin/sh): timed out after 1s"},
 		{name: "missing createContainer hook", edit: func(s *specs.Spec) {
