@@ -150,6 +150,30 @@ func TestKillSignalSpellings(t *testing.T) {
 	})
 }
 
+// TestKillCreated: before it execs the workload, the init dies of SIGTERM,
+// SIGINT and SIGHUP and ignores SIGUSR1, as runc's does. As pid 1 of its
+// namespace it only sees signals it has a handler for, so these need one.
+func TestKillCreated(t *testing.T) {
+	each(t, func(t *testing.T, r *runtime) {
+		bundle := r.bundle(t, "true")
+		for _, sig := range []string{"TERM", "INT", "HUP"} {
+			id := newID(t)
+			r.track(t, id)
+			r.ok(t, "create", "--bundle", bundle, id)
+			r.ok(t, "kill", id, sig)
+			r.waitStatus(t, id, "stopped")
+			r.ok(t, "delete", id)
+		}
+		id := newID(t)
+		r.track(t, id)
+		r.ok(t, "create", "--bundle", bundle, id)
+		r.ok(t, "kill", id, "USR1")
+		r.ok(t, "start", id)
+		r.waitStatus(t, id, "stopped")
+		r.ok(t, "delete", id)
+	})
+}
+
 // TestRunForwardsSignals: a signal to a foreground run reaches the init, and
 // run exits 128+N when the init dies of it.
 func TestRunForwardsSignals(t *testing.T) {

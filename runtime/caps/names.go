@@ -12,7 +12,8 @@ import (
 )
 
 // Last is the highest capability this package knows by name. The kernel may
-// know fewer (older kernels) or more (newer ones); see LastCap.
+// know fewer (older kernels) or more (newer ones): the init checks the masks
+// against /proc/sys/kernel/cap_last_cap (cmd/slrt-init/caps.c).
 const Last = unix.CAP_CHECKPOINT_RESTORE
 
 // names is indexed by capability number; the spec spells them with the

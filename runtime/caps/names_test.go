@@ -130,14 +130,3 @@ func TestFromSpec(t *testing.T) {
 		})
 	}
 }
-
-func TestValidMask(t *testing.T) {
-	for _, tt := range []struct {
-		last int
-		want uint64
-	}{{0, 1}, {40, 1<<41 - 1}, {63, ^uint64(0)}} {
-		if got := validMask(tt.last); got != tt.want {
-			t.Errorf("validMask(%d) = %#x, want %#x", tt.last, got, tt.want)
-		}
-	}
-}

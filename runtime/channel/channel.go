@@ -1,7 +1,6 @@
 package channel
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -116,64 +115,6 @@ func SendFiles(fd int, m *Message, fds []int) error {
 	return nil
 }
 
-// RecvFiles reads one datagram like Recv, and the fds passed with it
-// (close-on-exec). Exactly m.Files fds must have arrived; otherwise every
-// one received is closed and an error returned.
-func RecvFiles(fd int) (*Message, []int, error) {
-	var one [1]byte
-	n, err := recvRetry(fd, one[:], unix.MSG_PEEK|unix.MSG_TRUNC)
-	if err != nil {
-		return nil, nil, fmt.Errorf("receive message: %w", err)
-	}
-	if n == 0 {
-		return nil, nil, io.EOF
-	}
-	if n > maxMessage {
-		return nil, nil, fmt.Errorf("receive message: %d bytes is more than the %d allowed", n, maxMessage)
-	}
-	buf := make([]byte, n)
-	oob := make([]byte, unix.CmsgSpace(4*MaxFiles))
-	var oobn, flags int
-	for {
-		n, oobn, flags, _, err = unix.Recvmsg(fd, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("receive message: %w", err)
-	}
-	var fds []int
-	if oobn > 0 {
-		cmsgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return nil, nil, fmt.Errorf("receive message: parse control message: %w", err)
-		}
-		for i := range cmsgs {
-			if got, err := unix.ParseUnixRights(&cmsgs[i]); err == nil {
-				fds = append(fds, got...)
-			}
-		}
-	}
-	fail := func(err error) (*Message, []int, error) {
-		for _, f := range fds {
-			unix.Close(f)
-		}
-		return nil, nil, err
-	}
-	if flags&unix.MSG_CTRUNC != 0 {
-		return fail(errors.New("receive message: fds were dropped (control message truncated)"))
-	}
-	var m Message
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
-		return fail(fmt.Errorf("decode message: %w", err))
-	}
-	if len(fds) != m.Files {
-		return fail(fmt.Errorf("receive %s message: %d fds arrived, %d were sent", m.Kind, len(fds), m.Files))
-	}
-	return &m, fds, nil
-}
-
 // Recv reads one datagram from fd. It returns io.EOF when the peer closed
 // the socket without sending anything more.
 func Recv(fd int) (*Message, error) {
@@ -195,11 +136,11 @@ func Recv(fd int) (*Message, error) {
 	if n, err = recvRetry(fd, buf, 0); err != nil {
 		return nil, fmt.Errorf("receive message: %w", err)
 	}
-	var m Message
-	if err := json.Unmarshal(buf[:n], &m); err != nil {
+	m, err := decodeMessage(buf[:n])
+	if err != nil {
 		return nil, fmt.Errorf("decode message: %w", err)
 	}
-	return &m, nil
+	return m, nil
 }
 
 func recvRetry(fd int, buf []byte, flags int) (int, error) {
@@ -225,43 +166,4 @@ func Expect(fd int, want Kind) (*Message, error) {
 		return nil, fmt.Errorf("protocol: got %q message, want %q", m.Kind, want)
 	}
 	return m, nil
-}
-
-// SendFD passes one file descriptor with a small payload (SCM_RIGHTS).
-func SendFD(sock int, payload []byte, fd int) error {
-	if len(payload) == 0 {
-		payload = []byte{0}
-	}
-	rights := unix.UnixRights(fd)
-	if err := unix.Sendmsg(sock, payload, rights, nil, 0); err != nil {
-		return fmt.Errorf("send fd: %w", err)
-	}
-	return nil
-}
-
-// RecvFD receives one file descriptor and its payload.
-func RecvFD(sock int) (int, []byte, error) {
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(sock, buf, oob, unix.MSG_CMSG_CLOEXEC)
-	if err != nil {
-		return -1, nil, fmt.Errorf("receive fd: %w", err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil {
-		return -1, nil, fmt.Errorf("parse control message: %w", err)
-	}
-	for _, m := range msgs {
-		fds, err := unix.ParseUnixRights(&m)
-		if err != nil {
-			continue
-		}
-		for _, extra := range fds[1:] {
-			unix.Close(extra)
-		}
-		if len(fds) > 0 {
-			return fds[0], buf[:n], nil
-		}
-	}
-	return -1, nil, errors.New("receive fd: no file descriptor in message")
 }

@@ -70,6 +70,25 @@ func TestBadInput(t *testing.T) {
 		{name: "failing createContainer hook", edit: func(s *specs.Spec) {
 			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/false"}}}
 		}, want: "createContainer hook"},
+		// Hooks the init runs itself: each way a hook can fail is named,
+		// with its output, and a hook past its timeout is killed.
+		{name: "createContainer hook output", edit: func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "echo out; echo err >&2; exit 3"}}}}
+		}, want: "createContainer hook #0 (/bin/sh): exit status 3: out\nerr"},
+		{name: "createContainer hook killed", edit: func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c", "kill -9 $$"}}}}
+		}, want: "createContainer hook #0 (/bin/sh): signal: killed"},
+		{name: "createContainer hook timeout", edit: func(s *specs.Spec) {
+			one := 1
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{
+				{Path: "/bin/true"},
+				// Flooding its output must not keep the init past the timeout.
+				{Path: "/bin/sh", Args: []string{"sh", "-c", "while :; do echo flood; done"}, Timeout: &one},
+			}}
+		}, want: "createContainer hook #1 (/bin/sh): timed out after 1s"},
+		{name: "missing createContainer hook", edit: func(s *specs.Spec) {
+			s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/no/such/hook"}}}
+		}, want: `createContainer hook #0 (/no/such/hook): exec: "/no/such/hook": stat /no/such/hook: no such file or directory`},
 		{name: "bad cpuset", edit: func(s *specs.Spec) {
 			s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "999"}
 		}, want: "cpus"},

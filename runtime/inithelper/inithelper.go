@@ -21,8 +21,8 @@ import (
 )
 
 // The binaries are built by `make` (see Makefile: cmd/slrt-init and
-// cmd/slrt-nsenter are compiled into bin/ before the Go packages that embed
-// them are built). "all:" also matches bin/.keep so the package compiles
+// cmd/slrt-nsenter, both C, are compiled into bin/ before the Go packages
+// that embed them are built). "all:" also matches bin/.keep so the package compiles
 // (and go vet runs) before that.
 //
 //go:embed all:bin

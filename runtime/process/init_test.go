@@ -2,14 +2,14 @@ package process
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -17,63 +17,80 @@ import (
 	"github.com/slrt/slrt/runtime/channel"
 )
 
-// The init-side functions change the credentials of the whole process, so
-// they are tested in a child: the test binary re-executes itself with
-// childEnv set, applies the plan from planEnv the way slrt-init does, and
-// the parent reads what the workload saw.
-const (
-	childEnv = "SLRT_PROCESS_TEST_CHILD"
-	planEnv  = "SLRT_PROCESS_TEST_PLAN"
-)
+// The init's process steps are C (cmd/slrt-init process.c and the files
+// it calls). They change the credentials of the whole process, so they are
+// tested in a child: test/procrun.c, built with them, receives the plan as
+// slrt-init does (a wire message on fd 3), runs the steps and becomes the
+// workload, and the test reads what the workload saw.
+
+// cInitSrc is the C init's source folder.
+var cInitSrc = filepath.Join("..", "..", "cmd", "slrt-init")
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(childEnv); mode != "" {
-		os.Exit(child(mode))
+	code := m.Run()
+	if procrun.bin != "" {
+		os.RemoveAll(filepath.Dir(procrun.bin))
 	}
-	os.Exit(m.Run())
+	os.Exit(code)
 }
 
-func child(mode string) int {
-	runtime.LockOSThread() // as slrt-init: every step and execve on one thread
-	var pp channel.ProcessPlan
-	if err := json.Unmarshal([]byte(os.Getenv(planEnv)), &pp); err != nil {
-		fmt.Fprintln(os.Stderr, "ERROR: decode plan:", err)
-		return 3
-	}
-	err := Prepare(&pp)
-	if mode == "prepare" {
-		if err != nil {
-			fmt.Println("ERROR:", err)
-		} else {
-			fmt.Println("OK")
-		}
-		return 0
-	}
-	if dir, ok := strings.CutPrefix(mode, "run-newcwd="); ok {
-		pp.Cwd = dir // as a fast-start request does, after Prepare
-	}
-	if err == nil {
-		err = Finish(&pp)
-	}
-	if err == nil {
-		prio, _, errno := unix.Syscall(unix.SYS_IOPRIO_GET, ioprioWhoProcess, 0, 0)
-		if errno == 0 {
-			fmt.Fprintf(os.Stderr, "ioprio=%d\n", prio)
-		}
-		err = Exec(&pp)
-	}
-	fmt.Fprintln(os.Stderr, "ERROR:", err)
-	return 3
+var procrun struct {
+	once sync.Once
+	bin  string
+	err  error
 }
 
-func runChild(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
+// buildProcrun compiles test/procrun.c with the C init's process side, as
+// the C init is built (musl, static), once per test binary.
+func buildProcrun(t *testing.T) string {
 	t.Helper()
-	b, err := json.Marshal(pp)
+	cc, err := exec.LookPath("musl-gcc")
+	if err != nil {
+		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
+	}
+	procrun.once.Do(func() {
+		dir, err := os.MkdirTemp("", "procrun")
+		if err != nil {
+			procrun.err = err
+			return
+		}
+		src := cInitSrc
+		procrun.bin = filepath.Join(dir, "procrun")
+		args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", procrun.bin,
+			filepath.Join(src, "test", "procrun.c")}
+		for _, f := range []string{"process.c", "procfs.c", "caps.c", "cpus.c", "lsm.c", "seccomp.c", "err.c", "wire.c"} {
+			args = append(args, filepath.Join(src, f))
+		}
+		if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
+			procrun.err = fmt.Errorf("build the C process driver: %v\n%s", err, out)
+		}
+	})
+	if procrun.err != nil {
+		t.Fatal(procrun.err)
+	}
+	return procrun.bin
+}
+
+// runInit runs the steps on pp in procrun: mode "prepare" (Prepare only,
+// printing OK or ERROR: ...), "run" (every step, then execve of the
+// workload) or "run-newcwd=DIR" (cwd changed after Prepare, as a fast-start
+// request changes it).
+func runInit(t *testing.T, mode string, pp *channel.ProcessPlan) (stdout, stderr string, err error) {
+	t.Helper()
+	bin := buildProcrun(t)
+	sp, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), childEnv+"="+mode, planEnv+"="+string(b))
+	ours, theirs := os.NewFile(uintptr(sp[0]), "sync"), os.NewFile(uintptr(sp[1]), "sync-child")
+	defer ours.Close()
+	defer theirs.Close()
+	// Queued before the child starts: it reads it as slrt-init reads its plan.
+	if err := channel.Send(int(ours.Fd()), &channel.Message{Kind: channel.KindPlan, Plan: &channel.Plan{Proc: *pp}}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, mode)
+	cmd.ExtraFiles = []*os.File{theirs}
 	var o, e bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &o, &e
 	err = cmd.Run()
@@ -149,7 +166,7 @@ echo ==status; cat /proc/self/status; echo ==limits; cat /proc/self/limits; echo
 		IOPrio:      &channel.IOPrio{Class: 2, Priority: 6},
 		CPUs:        strconv.Itoa(cpu),
 	}
-	out, errOut, err := runChild(t, "run", pp)
+	out, errOut, err := runInit(t, "run", pp)
 	if err != nil {
 		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, errOut, out)
 	}
@@ -170,7 +187,7 @@ echo ==status; cat /proc/self/status; echo ==limits; cat /proc/self/limits; echo
 		{"CapAmb", statusField(status, "CapAmb"), fmt.Sprintf("%016x", kill|nbs)},
 		{"NoNewPrivs", statusField(status, "NoNewPrivs"), "1"},
 		{"Cpus_allowed_list", statusField(status, "Cpus_allowed_list"), strconv.Itoa(cpu)},
-		{"ioprio", strings.TrimSpace(errOut), fmt.Sprintf("ioprio=%d", 2<<ioprioClassShift|6)},
+		{"ioprio", strings.TrimSpace(errOut), fmt.Sprintf("ioprio=%d", 2<<13|6)},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -219,6 +236,11 @@ func TestInitErrors(t *testing.T) {
 			`chdir to process.cwd "` + root0700 + `": permission denied`},
 		{"bad affinity", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", CPUs: "1023"},
 			"sched_setaffinity cpus 1023: invalid argument"},
+		{"inheritable outside the bounding set", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", Caps: &channel.Caps{
+			Bounding: 1 << unix.CAP_KILL, Permitted: 1 << unix.CAP_KILL, Inheritable: 1 << unix.CAP_SYS_ADMIN}},
+			"capset effective=0x0 permitted=0x20 inheritable=0x200000: operation not permitted (permitted must stay within the current permitted set, inheritable within the bounding set"},
+		{"bad cpu list", channel.ProcessPlan{Args: []string{"sh"}, Cwd: "/", CPUs: "1-0"},
+			`cpu list "1-0": range "1-0" ends before it starts`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -226,7 +248,7 @@ func TestInitErrors(t *testing.T) {
 			if strings.HasPrefix(tt.name, "cwd changed") {
 				mode = "run-newcwd=" + root0700
 			}
-			out, errOut, err := runChild(t, mode, &tt.pp)
+			out, errOut, err := runInit(t, mode, &tt.pp)
 			if err == nil {
 				t.Fatalf("child succeeded: %s", out)
 			}
@@ -259,7 +281,7 @@ func TestInitPrepareRefusalsExplained(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, errOut, err := runChild(t, "prepare", &tt.pp)
+			out, errOut, err := runInit(t, "prepare", &tt.pp)
 			if err != nil {
 				t.Fatalf("child: %v: %s", err, errOut)
 			}
@@ -273,5 +295,46 @@ func TestInitPrepareRefusalsExplained(t *testing.T) {
 			}
 			t.Logf("refused as expected here: %s", out)
 		})
+	}
+}
+
+// TestInitCapsLeftOut: an ambient capability that is not inheritable (as
+// in runc's default spec) is left out rather than failing the start, and
+// the bounding set keeps exactly what the plan names.
+func TestInitCapsLeftOut(t *testing.T) {
+	needRoot(t)
+	kill, chown, nbs := uint64(1<<unix.CAP_KILL), uint64(1<<unix.CAP_CHOWN), uint64(1<<unix.CAP_NET_BIND_SERVICE)
+	pp := &channel.ProcessPlan{
+		Args: []string{"cat", "/proc/self/status"},
+		Env:  []string{"PATH=/usr/bin:/bin"},
+		Cwd:  "/",
+		UID:  65534,
+		GID:  65534,
+		Caps: &channel.Caps{
+			Bounding:    kill | chown | nbs | 1<<unix.CAP_SETPCAP,
+			Effective:   kill | chown,
+			Permitted:   kill | chown | nbs,
+			Inheritable: kill | nbs,
+			Ambient:     kill | chown,
+		},
+	}
+	out, errOut, err := runInit(t, "run", pp)
+	if err != nil {
+		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, errOut, out)
+	}
+	// Not root after execve: permitted and effective are the ambient set.
+	for _, c := range []struct {
+		field string
+		want  uint64
+	}{
+		{"CapBnd", kill | chown | nbs | 1<<unix.CAP_SETPCAP},
+		{"CapInh", kill | nbs},
+		{"CapAmb", kill},
+		{"CapPrm", kill},
+		{"CapEff", kill},
+	} {
+		if got := statusField(out, c.field); got != fmt.Sprintf("%016x", c.want) {
+			t.Errorf("%s = %s, want %016x", c.field, got, c.want)
+		}
 	}
 }

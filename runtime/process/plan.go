@@ -1,6 +1,6 @@
 // Package process turns the spec's process object into a channel.ProcessPlan
-// (parent side: Plan) and applies that plan from inside the container
-// (init side: Prepare, Finish, Exec, in that order).
+// (Plan), which the init (cmd/slrt-init/process.c) applies from inside the
+// container; it also parses and applies CPU lists for the parent.
 package process
 
 import (

@@ -1,7 +1,6 @@
 package process
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
 
@@ -65,30 +64,6 @@ func planRlimits(in []specs.POSIXRlimit, rootless bool) ([]channel.Rlimit, error
 		out = append(out, channel.Rlimit{Resource: res, Name: r.Type, Soft: r.Soft, Hard: r.Hard})
 	}
 	return out, nil
-}
-
-// applyRlimits sets each limit on the init, which execve keeps. unix.Prlimit
-// goes through the syscall package, which then stops Go's exec from putting
-// back the RLIMIT_NOFILE soft limit it raised at start-up.
-func applyRlimits(rl []channel.Rlimit) error {
-	for _, r := range rl {
-		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
-		if err := unix.Prlimit(0, r.Resource, &lim, nil); err != nil {
-			return rlimitError(r, err)
-		}
-	}
-	return nil
-}
-
-func rlimitError(r channel.Rlimit, err error) error {
-	why := ""
-	if errors.Is(err, unix.EPERM) {
-		why = " (raising limits needs CAP_SYS_RESOURCE)"
-	}
-	if r.Resource == unix.RLIMIT_NOFILE && errors.Is(err, unix.EPERM) {
-		why = " (raising limits needs CAP_SYS_RESOURCE; RLIMIT_NOFILE also cannot exceed fs.nr_open)"
-	}
-	return fmt.Errorf("setrlimit %s soft=%s hard=%s: %w%s", r.Name, limit(r.Soft), limit(r.Hard), err, why)
 }
 
 // limit prints RLIM_INFINITY as the word everyone knows it by.

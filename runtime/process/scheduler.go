@@ -82,29 +82,3 @@ func planScheduler(s *specs.Scheduler) (*channel.Scheduler, error) {
 	}
 	return out, nil
 }
-
-// applyScheduler calls sched_setattr(2) for the calling thread: the init's
-// locked thread, whose attributes the workload gets by execve.
-func applyScheduler(s *channel.Scheduler) error {
-	if s == nil {
-		return nil
-	}
-	attr := unix.SchedAttr{
-		Policy: s.Policy, Flags: s.Flags, Nice: s.Nice, Priority: s.Priority,
-		Runtime: s.Runtime, Deadline: s.Deadline, Period: s.Period,
-	}
-	if err := unix.SchedSetAttr(0, &attr, 0); err != nil {
-		why := ""
-		switch {
-		case errors.Is(err, unix.EPERM) && (s.Policy == unix.SCHED_FIFO || s.Policy == unix.SCHED_RR):
-			// With CONFIG_RT_GROUP_SCHED a cgroup starts with no
-			// real-time budget, and root gets EPERM too: say so, or
-			// the capability hint sends the user the wrong way.
-			why = " (real-time policies need CAP_SYS_NICE or RLIMIT_RTPRIO, and on kernels with real-time group scheduling a cpu.rt_runtime_us budget in the container's cgroup and its parents: linux.resources.cpu.realtimeRuntime)"
-		case errors.Is(err, unix.EPERM):
-			why = " (real-time policies and negative nice need CAP_SYS_NICE or RLIMIT_RTPRIO/RLIMIT_NICE)"
-		}
-		return fmt.Errorf("sched_setattr policy=%d nice=%d priority=%d flags=%#x: %w%s", s.Policy, s.Nice, s.Priority, s.Flags, err, why)
-	}
-	return nil
-}

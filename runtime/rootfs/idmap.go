@@ -21,7 +21,7 @@ var ErrIDMapUnsupported = errors.New("filesystem does not support idmapped mount
 // allows that only to a caller privileged over the source's filesystem and
 // only on a mount not yet attached anywhere: the parent, not an init inside
 // its own user namespace. The init then moves the tree onto the target
-// resolved inside the rootfs (moveMount).
+// resolved inside the rootfs (move_mount, cmd/slrt-init's mount.c).
 func OpenIDMapped(m *channel.Mount, usernsFD int) (*os.File, error) {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC)
 	if m.Flags&unix.MS_REC != 0 {
@@ -50,17 +50,6 @@ func OpenIDMapped(m *channel.Mount, usernsFD int) (*os.File, error) {
 		return nil, fmt.Errorf("idmapped mount on %s: %w", m.Target, err)
 	}
 	return os.NewFile(uintptr(fd), "idmapped:"+m.Source), nil
-}
-
-// moveMount attaches the detached tree the parent prepared onto target (an
-// O_PATH fd resolved inside the root), through fds only.
-func (r *inRoot) moveMount(m *channel.Mount, target int) error {
-	err := unix.MoveMount(m.MountFD, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
-	if err != nil {
-		return fmt.Errorf("move idmapped mount of %s onto %s: %w", m.Source, r.where(m.Target), err)
-	}
-	unix.Close(m.MountFD)
-	return nil
 }
 
 // fsTypeName names path's filesystem for error messages ("ext4",

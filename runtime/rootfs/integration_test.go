@@ -1,8 +1,6 @@
 package rootfs
 
 import (
-	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -94,105 +92,139 @@ func testSpec(host string) *specs.Spec {
 	}
 }
 
-func TestContainerRootfs(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-	tests := []struct {
-		name     string
-		modify   func(s *specs.Spec)
-		noPivot  bool
-		cgroupNS bool
-		userNS   bool
-		error    string // expected in the child's stderr; "" = must succeed
-	}{
-		{name: "pivot, cgroup namespace", cgroupNS: true},
-		{name: "no pivot, host cgroup namespace, rprivate", noPivot: true,
-			modify: func(s *specs.Spec) { s.Linux.RootfsPropagation = "rprivate" }},
-		// Devices become binds of the host's nodes (none for kmsg2), the
-		// binds' locked flags (relatime from the host /tmp) must be kept.
-		{name: "user namespace", cgroupNS: true, userNS: true,
-			modify: func(s *specs.Spec) { s.Linux.Devices = nil }},
-		{name: "rshared", cgroupNS: true,
-			modify: func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" }},
-		{name: "dangling symlink as destination",
-			modify: func(s *specs.Spec) {
-				s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dangle", Type: "tmpfs", Source: "tmpfs"})
-			},
-			error: "create /dangle (in "},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			bundle := t.TempDir()
-			host := t.TempDir()
-			if err := os.WriteFile(filepath.Join(host, "hostfile"), []byte("from-host\n"), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			testRootfs(t, bundle)
-			checkNoLeaks(t, bundle, host)
+// rootfsCase is one container TestCRootfs builds with the C init's
+// rootfs steps.
+type rootfsCase struct {
+	name     string
+	modify   func(s *specs.Spec)
+	setup    func(t *testing.T, rootfs string) // changes the image
+	noPivot  bool
+	cgroupNS bool
+	userNS   bool
+	error    string // expected in the child's stderr; "" = must succeed
+}
 
-			spec := testSpec(host)
-			if tt.cgroupNS {
-				spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
-			}
-			if tt.modify != nil {
-				tt.modify(spec)
-			}
-			plan, err := Plan(spec, bundle, tt.userNS)
-			if err != nil {
-				t.Fatal(err)
-			}
-			plan.NoPivot = tt.noPivot
-			planFile := filepath.Join(t.TempDir(), "plan.json")
-			b, _ := json.Marshal(plan)
-			if err := os.WriteFile(planFile, b, 0o600); err != nil {
-				t.Fatal(err)
-			}
-
-			flags := syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC
-			if tt.cgroupNS {
-				flags |= syscall.CLONE_NEWCGROUP
-			}
-			stdout, stderr, err := runInNamespaces(t, uintptr(flags), planFile, tt.userNS)
-			if tt.error != "" {
-				if err == nil || !strings.Contains(stderr, tt.error) {
-					t.Fatalf("child err = %v, stderr %q, want %q", err, stderr, tt.error)
+var rootfsCases = []rootfsCase{
+	{name: "pivot, cgroup namespace", cgroupNS: true},
+	{name: "no pivot, host cgroup namespace, rprivate", noPivot: true,
+		modify: func(s *specs.Spec) { s.Linux.RootfsPropagation = "rprivate" }},
+	// Devices become binds of the host's nodes (none for kmsg2), the
+	// binds' locked flags (relatime from the host /tmp) must be kept.
+	{name: "user namespace", cgroupNS: true, userNS: true,
+		modify: func(s *specs.Spec) { s.Linux.Devices = nil }},
+	{name: "rshared", cgroupNS: true,
+		modify: func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" }},
+	{name: "dangling symlink as destination",
+		modify: func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/dangle", Type: "tmpfs", Source: "tmpfs"})
+		},
+		error: "create /dangle (in "},
+	{name: "symlink loop as destination",
+		setup: func(t *testing.T, rootfs string) { symlink(t, "loop", filepath.Join(rootfs, "loop")) },
+		modify: func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/loop/x", Type: "tmpfs", Source: "tmpfs"})
+		},
+		error: "open /loop/x (in "},
+	{name: "file in the way of a destination",
+		setup: func(t *testing.T, rootfs string) { writeFile(t, filepath.Join(rootfs, "etc/f"), "x") },
+		modify: func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/etc/f/x", Type: "tmpfs", Source: "tmpfs"})
+		},
+		error: "/etc/f/x (in "},
+	// Without a /dev tmpfs the image's /dev/null stays (mknod: EEXIST);
+	// masking must not bind a regular file over /proc/timer_list.
+	{name: "image /dev/null a regular file",
+		setup: func(t *testing.T, rootfs string) { writeFile(t, filepath.Join(rootfs, "dev/null"), "secret") },
+		modify: func(s *specs.Spec) {
+			var kept []specs.Mount
+			for _, m := range s.Mounts {
+				if !under(m.Destination, "/dev") {
+					kept = append(kept, m)
 				}
-				if _, err := os.Lstat("/nonexistent-slrt"); !errors.Is(err, os.ErrNotExist) {
-					t.Errorf("/nonexistent-slrt on the host: %v", err)
-				}
-				return
 			}
-			if err != nil {
-				t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, stderr, stdout)
-			}
-			if testing.Verbose() {
-				t.Logf("container output:\n%s", stdout)
-			}
-			checkOutput(t, stdout, tt.cgroupNS, !tt.userNS)
+			s.Mounts = kept
+		},
+		error: "/dev/null is not the null device (1:3)"},
+}
 
-			// The binds through evil and esc were created inside the
-			// rootfs, never on the host.
-			if _, err := os.Stat("/etc/slrt-escape-test"); !errors.Is(err, os.ErrNotExist) {
-				t.Errorf("/etc/slrt-escape-test on the host: %v", err)
-			}
-			if _, err := os.Stat(filepath.Join(bundle, "rootfs/etc/slrt-escape-test")); err != nil {
-				t.Errorf("mount point through evil -> /etc not made inside the rootfs: %v", err)
-			}
-		})
+func symlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func runInNamespaces(t *testing.T, flags uintptr, planFile string, userNS bool) (string, string, error) {
+func writeFile(t *testing.T, path, content string) {
 	t.Helper()
-	exe, err := os.Executable()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// runRootfsCase builds tt's container with the C driver and checks it.
+func runRootfsCase(t *testing.T, tt rootfsCase, driver string) {
+	bundle := t.TempDir()
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "hostfile"), []byte("from-host\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	testRootfs(t, bundle)
+	if tt.setup != nil {
+		tt.setup(t, filepath.Join(bundle, "rootfs"))
+	}
+	checkNoLeaks(t, bundle, host)
+
+	spec := testSpec(host)
+	if tt.cgroupNS {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	if tt.modify != nil {
+		tt.modify(spec)
+	}
+	plan, err := Plan(spec, bundle, tt.userNS)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, exe)
-	cmd.Env = append(os.Environ(), childEnv+"="+planFile, childScript+"="+script)
+	plan.NoPivot = tt.noPivot
+
+	flags := syscall.CLONE_NEWNS | syscall.CLONE_NEWPID | syscall.CLONE_NEWUTS | syscall.CLONE_NEWIPC
+	if tt.cgroupNS {
+		flags |= syscall.CLONE_NEWCGROUP
+	}
+	cmd, start := cChild(t, driver, plan, script, tt.userNS)
+	stdout, stderr, err := runInNamespaces(t, cmd, start, uintptr(flags), tt.userNS)
+	if tt.error != "" {
+		if err == nil || !strings.Contains(stderr, tt.error) {
+			t.Fatalf("child err = %v, stderr %q, want %q", err, stderr, tt.error)
+		}
+		t.Logf("child error: %s", stderr)
+		if _, err := os.Lstat("/nonexistent-slrt"); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("/nonexistent-slrt on the host: %v", err)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("child: %v\nstderr: %s\nstdout: %s", err, stderr, stdout)
+	}
+	if testing.Verbose() {
+		t.Logf("container output:\n%s", stdout)
+	}
+	checkOutput(t, stdout, tt.cgroupNS, !tt.userNS)
+
+	// The binds through evil and esc were created inside the
+	// rootfs, never on the host.
+	if _, err := os.Stat("/etc/slrt-escape-test"); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("/etc/slrt-escape-test on the host: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(bundle, "rootfs/etc/slrt-escape-test")); err != nil {
+		t.Errorf("mount point through evil -> /etc not made inside the rootfs: %v", err)
+	}
+}
+
+// runInNamespaces runs cmd in new namespaces (flags, and a user namespace
+// mapping root to root when userNS) and returns its output.
+func runInNamespaces(t *testing.T, cmd *exec.Cmd, start func(), flags uintptr, userNS bool) (string, string, error) {
+	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: flags, Pdeathsig: syscall.SIGKILL}
 	if userNS {
 		// Root maps to root: files in the rootfs keep their owners, yet
@@ -201,13 +233,26 @@ func runInNamespaces(t *testing.T, flags uintptr, planFile string, userNS bool) 
 		cmd.SysProcAttr.Cloneflags |= syscall.CLONE_NEWUSER | syscall.CLONE_NEWNET
 		cmd.SysProcAttr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
 		cmd.SysProcAttr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: 0, Size: 65536}}
-		cmd.Env = append(cmd.Env, childUserNS+"=1")
 	}
 	var out, errb strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	cmd.Stdin = io.Reader(nil)
-	err = cmd.Run()
-	return out.String(), errb.String(), err
+	if err := cmd.Start(); err != nil {
+		return "", "", err
+	}
+	if start != nil {
+		start()
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return out.String(), errb.String(), err
+	case <-time.After(30 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		return out.String(), errb.String(), errors.New("child timed out after 30s")
+	}
 }
 
 // checkOutput checks the container's mount table, /dev and the checks

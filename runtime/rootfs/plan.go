@@ -2,12 +2,13 @@
 //
 // The parent half (Plan) validates the OCI spec's root, mounts, devices and
 // masked/readonly paths and resolves them into a channel.RootfsPlan: flags
-// parsed, sources made absolute, defaults filled in. The init half
-// (Prepare, Pivot, Finish) runs inside the container's new mount namespace
-// and carries the plan out without parsing anything: every target is
-// resolved inside the rootfs with openat2(RESOLVE_IN_ROOT) and mounted
-// through /proc/self/fd, so a symlink in the image can never send a mount
-// to the host (CVE-2021-30465 and its kind).
+// parsed, sources made absolute, defaults filled in. The init half is C
+// (cmd/slrt-init: rootfs.c and its helpers): it runs inside the
+// container's new mount namespace and carries the plan out without parsing
+// anything: every target is resolved inside the rootfs with
+// openat2(RESOLVE_IN_ROOT) and mounted through /proc/self/fd, so a symlink
+// in the image can never send a mount to the host (CVE-2021-30465 and its
+// kind). This package's tests build containers with it (TestCRootfs).
 package rootfs
 
 import (

@@ -30,7 +30,7 @@ func Dial(path string) (*os.File, error) {
 
 // RecvMaster receives a pty master sent in runc's format from a connected
 // socket. It is as strict as go-runc's receiver (one fd, a name shorter than
-// 4096 bytes), so a test against it proves Setup's output is accepted there.
+// 4096 bytes), so a test against it proves what the init sends is accepted there.
 // The returned file is named after the payload.
 func RecvMaster(sock *os.File) (*os.File, error) {
 	name := make([]byte, maxNameLen)
