@@ -52,11 +52,13 @@ type Shell struct {
 // ShellConfig is what a shell fixes at spawn.
 type ShellConfig struct {
 	// Namespaces is linux.namespaces of the containers the shell is for:
-	// each new or joined by path. Joining a user or mount namespace is
-	// not supported (as for Create). Cgroup and time namespaces may be
-	// listed; they are made later, when the shell becomes a container.
+	// each new or joined by path. A user namespace may be joined (a pod's,
+	// hostUsers: false); a mount namespace may not (as for Create). Cgroup
+	// and time namespaces may be listed; they are made later, when the
+	// shell becomes a container.
 	Namespaces []specs.LinuxNamespace
-	// UIDMappings and GIDMappings are the user namespace's mappings.
+	// UIDMappings and GIDMappings are a new user namespace's mappings
+	// (none for a joined one: it has its own).
 	UIDMappings, GIDMappings []specs.LinuxIDMapping
 	// CgroupParent, an absolute cgroupfs path (the pod's cgroup), is
 	// where the parked init waits in a staging cgroup of its own, so its
@@ -70,7 +72,15 @@ func ShellConfigFor(s *specs.Spec) ShellConfig {
 	if s == nil || s.Linux == nil {
 		return ShellConfig{}
 	}
-	return ShellConfig{Namespaces: s.Linux.Namespaces, UIDMappings: s.Linux.UIDMappings, GIDMappings: s.Linux.GIDMappings}
+	cfg := ShellConfig{Namespaces: s.Linux.Namespaces}
+	// A joined user namespace brings its own mappings (Create checks the
+	// spec's against them); only a new one takes the spec's.
+	for _, n := range s.Linux.Namespaces {
+		if n.Type == specs.UserNamespace && n.Path == "" {
+			cfg.UIDMappings, cfg.GIDMappings = s.Linux.UIDMappings, s.Linux.GIDMappings
+		}
+	}
+	return cfg
 }
 
 // nsMode is how a shell or spec has one namespace kind: none (the
@@ -142,8 +152,12 @@ func NewShell(cfg ShellConfig) (*Shell, error) {
 	if !ns.New[specs.MountNamespace] {
 		return nil, fmt.Errorf("shell: a new mount namespace is required")
 	}
-	if ns.Join[specs.UserNamespace] != "" {
-		return nil, fmt.Errorf("shell: joining an existing user namespace is not supported")
+	joinUser := ns.Join[specs.UserNamespace]
+	if joinUser != "" && namespaces.Same(specs.UserNamespace, joinUser) {
+		joinUser = "" // our own: nothing to join
+	}
+	if joinUser != "" && (len(cfg.UIDMappings) > 0 || len(cfg.GIDMappings) > 0) {
+		return nil, fmt.Errorf("shell: uid/gid mappings given for the joined user namespace %s (its own are used)", joinUser)
 	}
 	userNS := ns.New[specs.UserNamespace]
 	if userNS && (len(cfg.UIDMappings) == 0 || len(cfg.GIDMappings) == 0) {
@@ -174,6 +188,18 @@ func NewShell(cfg ShellConfig) (*Shell, error) {
 		if p := ns.Join[k]; p != "" && !namespaces.Same(k, p) {
 			req.join = append(req.join, namespaces.Target{Kind: k, Path: p})
 		}
+	}
+	if joinUser != "" {
+		// A pod with hostUsers: false: as for Create, slrt-nsenter joins
+		// the pod's user namespace and clones the init with the new
+		// namespaces, so that namespace owns them and its root may mount
+		// in the container's mount namespace.
+		f, err := os.Open(joinUser)
+		if err != nil {
+			return nil, fmt.Errorf("shell: open user namespace %s: %w", joinUser, err)
+		}
+		defer f.Close()
+		req.userns = f
 	}
 	if cfg.CgroupParent != "" && !key.rootless {
 		if !filepath.IsAbs(cfg.CgroupParent) {

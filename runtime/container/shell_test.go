@@ -475,3 +475,73 @@ func TestShellDiesWithSpawner(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestShellJoinUserNamespace: a shell for a pod with hostUsers: false
+// joins the pod's user namespace at spawn (slrt-nsenter's clone mode), so
+// its new namespaces are owned by it; a container joining that namespace
+// is made from the shell and runs as its root, and a container joining
+// another user namespace does not fit, naming it. A joined namespace
+// takes no mappings in the shell's config.
+func TestShellJoinUserNamespace(t *testing.T) {
+	e := newEnv(t)
+	const base = 400000
+	h := newHolder(t, base)
+	other := newHolder(t, base+65536)
+	join := func(userns string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			setNS(s, specs.UserNamespace, userns)
+			setNS(s, specs.NetworkNamespace, h.pinned["net"])
+			// containerd gives the pod's mappings with the path.
+			s.Linux.UIDMappings, s.Linux.GIDMappings = h.maps, h.maps
+		}
+	}
+	b := bundleWith(t, join(h.userns), "sh", "-c", "id -u; cat /proc/self/uid_map")
+	testutil.ChownTree(t, filepath.Join(b, "rootfs"), base)
+	sp := testutil.ReadSpec(t, b)
+	sh := newShell(t, sp)
+	want := nsID(t, h.userns)
+	for _, k := range []string{"user", "mnt", "pid"} {
+		path := fmt.Sprintf("/proc/%d/ns/%s", sh.Pid(), k)
+		if k == "user" {
+			if got := nsID(t, path); got != want {
+				t.Errorf("the shell's user namespace is %d, want the pod's %d", got, want)
+			}
+		} else if got := ownerID(t, path); got != want {
+			t.Errorf("the shell's %s namespace is owned by user namespace %d, want %d", k, got, want)
+		}
+	}
+
+	sp2 := testutil.ReadSpec(t, bundleWith(t, join(other.userns), "true"))
+	if err := sh.Fits(sp2); err == nil || !strings.Contains(err.Error(), other.userns) {
+		t.Errorf("Fits with another user namespace: %v, want an error naming %s", err, other.userns)
+	}
+
+	r, w, _ := os.Pipe()
+	defer r.Close()
+	c, err := container.Create(e.root, container.CreateOpts{ID: "shelljoin", Bundle: b, Shell: sh, Stdout: w, Stderr: w})
+	w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Delete(true)
+	if c.Init().Pid != sh.Pid() {
+		t.Errorf("the container's init is %d, not the shell's %d", c.Init().Pid, sh.Pid())
+	}
+	if err := c.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(r)
+	c.Init().Wait()
+	if got, wantOut := strings.Join(strings.Fields(string(out)), " "), fmt.Sprintf("0 0 %d 65536", base); got != wantOut {
+		t.Errorf("output %q, want %q (root of the pod's user namespace)", got, wantOut)
+	}
+
+	cfg := container.ShellConfigFor(sp)
+	cfg.UIDMappings, cfg.GIDMappings = h.maps, h.maps
+	if sh, err := container.NewShell(cfg); err == nil {
+		sh.Destroy()
+		t.Error("NewShell with mappings for a joined user namespace succeeded")
+	} else if !strings.Contains(err.Error(), "joined user namespace") {
+		t.Errorf("NewShell with mappings for a joined user namespace: %v", err)
+	}
+}

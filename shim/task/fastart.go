@@ -216,15 +216,11 @@ func shellConfig(sp *specs.Spec, pid int) (container.ShellConfig, error) {
 	if err != nil {
 		return container.ShellConfig{}, err
 	}
-	if ns.Has(specs.UserNamespace) {
-		// The pod's containers join its user namespace (hostUsers:
-		// false), and a shell is spawned before its container is known,
-		// by a plain clone from this multi-threaded process, which cannot
-		// join one: only slrt-nsenter's clone mode, at create, can.
-		return container.ShellConfig{}, fmt.Errorf("the pod has a user namespace (hostUsers: false) and shells cannot be spawned into an existing one yet: its containers are created the normal way")
-	}
 	cfg := container.ShellConfig{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}, {Type: specs.PIDNamespace}}}
-	for _, k := range []specs.LinuxNamespaceType{specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace} {
+	// A pod with hostUsers: false has a user namespace its containers
+	// join (containerd 2.x): the shells join it too, so a container's
+	// spec naming it fits them.
+	for _, k := range []specs.LinuxNamespaceType{specs.UserNamespace, specs.NetworkNamespace, specs.IPCNamespace, specs.UTSNamespace} {
 		if ns.Has(k) {
 			cfg.Namespaces = append(cfg.Namespaces, specs.LinuxNamespace{Type: k, Path: namespaces.ProcPath(pid, k)})
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -11,10 +12,9 @@ import (
 )
 
 // TestCRIFastStartUserNamespace: a pod with hostUsers: false and
-// slrt.io/fast-start runs, but gets no shells: its containers join the
-// pod's user namespace, which a shell cannot be spawned into yet (the
-// shim's log says so), so they are created the normal way, in that
-// namespace. The pool is never made, so "no shell" holds at every moment.
+// slrt.io/fast-start gets shells that joined the pod's user namespace (by
+// slrt-nsenter's clone mode), its container is made from one of them, and
+// runs in that namespace as its root.
 func TestCRIFastStartUserNamespace(t *testing.T) {
 	c := criAnnotationsSetup(t)
 	const hostID = 65536 * 32
@@ -34,13 +34,26 @@ func TestCRIFastStartUserNamespace(t *testing.T) {
 	}
 	sb := c.sandboxPid(t, p.id)
 	shim, _ := ppidComm(sb)
+	shells := waitParked(t, shim, sb, 2)
+	podNS, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for pid := range shells {
+		if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid)); ns != podNS {
+			t.Errorf("shell %d is in user namespace %q, want the pod's %q", pid, ns, podNS)
+		}
+	}
 	id := c.run(t, p, c.containerConfig(p, "app", "sleep", "1000"))
-	if got := parkedShells(t, shim, sb); len(got) != 0 {
-		t.Errorf("a pod with a user namespace has parked shells %v", got)
+	pid := c.hostPid(t, id)
+	if !shells[pid] {
+		t.Errorf("the container's init %d is not one of the parked shells %v", pid, shells)
 	}
-	ctrNS, err1 := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", c.hostPid(t, id)))
-	podNS, err2 := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", sb))
-	if err1 != nil || err2 != nil || ctrNS != podNS {
-		t.Errorf("user namespaces: container %q (%v), sandbox %q (%v)", ctrNS, err1, podNS, err2)
+	if ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/user", pid)); ns != podNS {
+		t.Errorf("the container is in user namespace %q, want the pod's %q", ns, podNS)
 	}
+	if out := strings.TrimSpace(c.sh(t, id, "id -u; cat /proc/self/uid_map")); strings.Join(strings.Fields(out), " ") != fmt.Sprintf("0 0 %d 65536", hostID) {
+		t.Errorf("inside: %q, want root mapped to %d", out, hostID)
+	}
+	waitParked(t, shim, sb, 2) // refilled
 }
