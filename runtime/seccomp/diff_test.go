@@ -323,7 +323,7 @@ func TestDifferential(t *testing.T) {
 		}},
 		tc{"x32 only", &specs.LinuxSeccomp{
 			DefaultAction: specs.ActKillProcess, Architectures: []specs.Arch{specs.ArchX32},
-			Syscalls:      []specs.LinuxSyscall{rule(specs.ActAllow, []string{"read", "execveat", "getpid"})},
+			Syscalls: []specs.LinuxSyscall{rule(specs.ActAllow, []string{"read", "execveat", "getpid"})},
 		}},
 		tc{"x86 only, 64-bit values on a 32-bit ABI", &specs.LinuxSeccomp{
 			DefaultAction: specs.ActTrap, Architectures: []specs.Arch{specs.ArchX86},
