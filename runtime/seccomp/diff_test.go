@@ -339,6 +339,7 @@ func TestDifferential(t *testing.T) {
 				rule(specs.ActAllow, []string{"read", "no_such_syscall", "statmount"}),
 			},
 		}},
+		tc{"200 syscalls with conditions: jumps through trampolines", bigProfile(200)},
 		tc{"empty", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow}},
 		tc{"big-endian arch refused", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchS390X}}},
 		tc{"unknown arch refused", &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{"SCMP_ARCH_VAX"}}},

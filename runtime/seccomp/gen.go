@@ -16,7 +16,8 @@ import (
 //	  a binary search over the sorted syscall numbers the rules name,
 //	  each leaf jumping to its verdict: a shared return for a rule
 //	  without conditions, the argument checks otherwise; default return
-//	  the argument checks of each syscall, then the section's returns
+//	  the argument checks of each syscall with their returns, then the
+//	  section's returns
 //
 // Rules of one syscall, as libseccomp combines them: a rule without
 // conditions decides (the first such one in the profile), and the others
@@ -153,7 +154,7 @@ func archCode(a *archInfo, rules map[uint32][]entry, defAct uint32) []*node {
 			targets[i] = s.ret(es[j].act)
 			continue
 		}
-		c := argChecks(a, es, s, def)
+		c := argChecks(a, es, defAct)
 		targets[i] = c[0]
 		checks = append(checks, c...)
 	}
@@ -187,12 +188,16 @@ func dispatch(nrs []uint32, targets []*node, def *node) []*node {
 }
 
 // argChecks tests a syscall's conditional rules in order; none matching
-// means the default action.
-func argChecks(a *archInfo, es []entry, s *section, def *node) []*node {
+// means the default action. The block ends with its own returns: jumps to
+// returns shared across the section would mostly be too long and each
+// cost a trampoline, one instruction like a return.
+func argChecks(a *archInfo, es []entry, defAct uint32) []*node {
+	local := &section{rets: map[uint32]*node{}}
+	def := local.ret(defAct)
 	var out []*node
 	fail := def
 	for i := len(es) - 1; i >= 0; i-- {
-		pass := s.ret(es[i].act)
+		pass := local.ret(es[i].act)
 		var rule []*node
 		for j := len(es[i].conds) - 1; j >= 0; j-- {
 			c := compare(a, es[i].conds[j], pass, fail)
@@ -202,7 +207,8 @@ func argChecks(a *archInfo, es []entry, s *section, def *node) []*node {
 		out = append(rule, out...)
 		fail = rule[0]
 	}
-	return out
+	local.code = out
+	return local.finish()
 }
 
 // compare checks one 64-bit argument as two 32-bit halves, high then low,
