@@ -445,3 +445,49 @@ func tooBig() *specs.LinuxSeccomp {
 	}
 	return s
 }
+
+// TestAssembleLongJumps: a conditional jump over n instructions, either
+// way, lands where it points whatever n (255 is the most cBPF encodes).
+func TestAssembleLongJumps(t *testing.T) {
+	for _, n := range []int{0, 1, 254, 255, 256, 257, 1000, 3000} {
+		for _, far := range []string{"jt", "jf", "both"} {
+			retFar, retNear := &node{code: retK, k: 2}, &node{code: retK, k: 1}
+			j := &node{code: jeqK, k: 7}
+			prog := []*node{{code: ldAbs, k: offNr}, j}
+			filler := []*node{retNear}
+			for range n {
+				filler = append(filler, &node{code: ldAbs, k: offAr})
+			}
+			if n > 0 {
+				filler = append(filler[1:], retNear)
+			}
+			prog = append(prog, filler...)
+			prog = append(prog, retFar)
+			switch far {
+			case "jt":
+				j.jt, j.jf = retFar, filler[0]
+			case "jf":
+				j.jt, j.jf = filler[0], retFar
+			case "both":
+				j.jt, j.jf = retFar, retFar
+			}
+			insns, err := assemble(prog)
+			if err != nil {
+				t.Fatalf("%d %s: %v", n, far, err)
+			}
+			for _, nr := range []int32{7, 8} {
+				got, err := runBPF(insns, seccompData{nr: nr})
+				if err != nil {
+					t.Fatalf("%d %s nr %d: %v", n, far, nr, err)
+				}
+				want := uint32(1) // filler[0]: retNear or the filler leading to it
+				if far == "both" || (far == "jt") == (nr == 7) {
+					want = 2
+				}
+				if got != want {
+					t.Errorf("over %d, far %s, nr %d: %d, want %d", n, far, nr, got, want)
+				}
+			}
+		}
+	}
+}

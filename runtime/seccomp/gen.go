@@ -13,11 +13,10 @@ import (
 //	per architecture:
 //	  load nr (x86_64: numbers with __X32_SYSCALL_BIT, but -1, go to x32's
 //	  part, or to bad-arch when x32 is not in the filter, as libseccomp does)
-//	  a binary search over the sorted syscall numbers the rules name,
-//	  each leaf jumping to its verdict: a shared return for a rule
-//	  without conditions, the argument checks otherwise; default return
-//	  the argument checks of each syscall with their returns, then the
-//	  section's returns
+//	  a binary search over ranges of syscall numbers with one verdict
+//	  (an allow-list is a few long runs), each leaf its verdict: the
+//	  argument checks of a syscall with conditions, inline with their
+//	  own returns, or one of the section's shared returns, after it
 //
 // Rules of one syscall, as libseccomp combines them: a rule without
 // conditions decides (the first such one in the profile), and the others
@@ -146,45 +145,75 @@ func archCode(a *archInfo, rules map[uint32][]entry, defAct uint32) []*node {
 		nrs = append(nrs, nr)
 	}
 	slices.Sort(nrs)
-	targets := make([]*node, len(nrs))
-	var checks []*node
+	// Ranges of numbers with one target: an allow-list is a few long
+	// runs of consecutive numbers, so the search has far fewer
+	// boundaries than syscalls.
+	var ranges []span
+	add := func(lo uint32, to *node) {
+		if n := len(ranges); n > 0 && ranges[n-1].to == to {
+			return
+		}
+		ranges = append(ranges, span{lo, to})
+	}
+	blocks := map[*node][]*node{} // argument checks by first instruction
 	for i, nr := range nrs {
+		if i == 0 && nr > 0 {
+			add(0, def)
+		} else if i > 0 && nrs[i-1]+1 != nr {
+			add(nrs[i-1]+1, def)
+		}
 		es := rules[nr]
 		if j := slices.IndexFunc(es, func(e entry) bool { return len(e.conds) == 0 }); j >= 0 {
-			targets[i] = s.ret(es[j].act)
-			continue
+			add(nr, s.ret(es[j].act))
+		} else {
+			c := argChecks(a, es, defAct)
+			add(nr, c[0])
+			blocks[c[0]] = c
 		}
-		c := argChecks(a, es, defAct)
-		targets[i] = c[0]
-		checks = append(checks, c...)
+		if i == len(nrs)-1 && nr != 0xffffffff {
+			add(nr+1, def)
+		}
 	}
-	s.code = dispatch(nrs, targets, def)
-	s.code = append(s.code, checks...)
+	if len(ranges) == 0 {
+		add(0, def)
+	}
+	var tree []*node
+	if root := search(ranges, blocks, &tree); root != tree0(tree) {
+		tree = append(tree, &node{code: jaK, jt: root}) // a single range
+	}
+	// The shared returns right after the search.
+	s.code = tree
 	return s.finish()
 }
 
-// leafSize is how many numbers a leaf of the search compares one by one.
-const leafSize = 4
+// span is a range of syscall numbers, from lo to the next span's lo - 1.
+type span struct {
+	lo uint32
+	to *node
+}
 
-// dispatch is a binary search over sorted numbers: each syscall runs
-// about log2(n)+leafSize comparisons instead of up to n.
-func dispatch(nrs []uint32, targets []*node, def *node) []*node {
-	if len(nrs) == 0 {
-		return []*node{{code: jaK, jt: def}}
+func tree0(t []*node) *node {
+	if len(t) == 0 {
+		return nil
 	}
-	if len(nrs) <= leafSize {
-		out := make([]*node, len(nrs))
-		for i := range nrs {
-			out[i] = &node{code: jeqK, k: nrs[i], jt: targets[i]}
-		}
-		out[len(out)-1].jf = def
-		return out
+	return t[0]
+}
+
+// search emits a binary search over sorted spans into out (in pre-order,
+// so every jump goes forward) and returns where it starts: each syscall
+// runs about log2(len(spans)) comparisons. A span's argument checks are
+// emitted where the search reaches them, so its jumps to them stay short.
+func search(spans []span, blocks map[*node][]*node, out *[]*node) *node {
+	if len(spans) == 1 {
+		*out = append(*out, blocks[spans[0].to]...)
+		return spans[0].to
 	}
-	h := len(nrs) / 2
-	left := dispatch(nrs[:h], targets[:h], def)
-	right := dispatch(nrs[h:], targets[h:], def)
-	out := append([]*node{{code: jgeK, k: nrs[h], jt: right[0], jf: left[0]}}, left...)
-	return append(out, right...)
+	h := len(spans) / 2
+	n := &node{code: jgeK, k: spans[h].lo}
+	*out = append(*out, n)
+	n.jf = search(spans[:h], blocks, out)
+	n.jt = search(spans[h:], blocks, out)
+	return n
 }
 
 // argChecks tests a syscall's conditional rules in order; none matching
@@ -346,6 +375,9 @@ func assemble(prog []*node) ([]unix.SockFilter, error) {
 			e, err := off(n.jf)
 			if err != nil {
 				return nil, err
+			}
+			if t > 255 || e > 255 {
+				return nil, fmt.Errorf("internal error: jump of %d/%d at %d", t, e, i)
 			}
 			f.Jt, f.Jf = uint8(t), uint8(e)
 		}
