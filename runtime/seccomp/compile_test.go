@@ -249,7 +249,7 @@ func TestCompileErrors(t *testing.T) {
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: specs.ActAllow,
 			Args: []specs.LinuxSeccompArg{{Index: 0, Op: "SCMP_CMP_ABOUT"}}}}}, `linux.seccomp.syscalls[0].args: [0]: unknown operator "SCMP_CMP_ABOUT"`},
 		{*tooBig(), "linux.seccomp: the filter needs more than the kernel's 4096 instructions"},
-		{specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchS390X}}, "linux.seccomp.architectures[0]: SCMP_ARCH_S390X has the other byte order"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchS390X}}, "linux.seccomp.architectures[0]: SCMP_ARCH_S390X: its byte order is not this"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchLOONGARCH64}}, "linux.seccomp.architectures[0]: SCMP_ARCH_LOONGARCH64 is not supported"},
 	} {
 		_, err := Compile(&tc.s)

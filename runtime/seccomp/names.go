@@ -53,11 +53,11 @@ var hostArchs = map[string][]archInfo{
 	},
 }
 
-// otherArchs are the runtime-spec architectures no kernel of this GOARCH
-// reports, with their byte order. A profile may list them (Docker's lists
-// every arch of a family): libseccomp accepts those of the host's byte
-// order, whose code can never run, and refuses the others; slrt does the
-// same, without emitting the dead code.
+// otherArchs are the runtime-spec architectures with their byte order.
+// Those no kernel of this GOARCH reports may still be listed (a profile
+// written for several hosts): libseccomp accepts the ones of the host's
+// byte order, whose code can never run, and refuses the others; slrt does
+// the same, without emitting the dead code.
 var otherArchs = map[specs.Arch]bool{ // true: big-endian
 	specs.ArchX86: false, specs.ArchX86_64: false, specs.ArchX32: false,
 	specs.ArchARM: false, specs.ArchAARCH64: false,
@@ -114,7 +114,7 @@ func lookupArch(a specs.Arch) (*archInfo, error) {
 		return nil, fmt.Errorf("unknown architecture %q", a)
 	}
 	if big != bigEndian {
-		return nil, fmt.Errorf("%s has the other byte order than this %s host", a, runtime.GOARCH)
+		return nil, fmt.Errorf("%s: its byte order is not this %s host's (a filter has one)", a, runtime.GOARCH)
 	}
 	return nil, nil
 }
