@@ -102,10 +102,12 @@ func argVectors(s *specs.LinuxSeccomp, n int) [][6]uint64 {
 	return out
 }
 
-// ambiguous says whether the profile has two conditional rules with
-// different actions for one syscall and no unconditional rule for it:
-// libseccomp then orders (or refuses) them its own way, slrt in profile
-// order, so verdicts may differ by design.
+// ambiguous says whether the profile has, for one syscall, two
+// conditional rules with different actions before its first
+// unconditional rule (if any): libseccomp then orders or refuses
+// (EEXIST) them its own way, slrt tries them in profile order, so the
+// outcomes may differ by design. Conditional rules after an unconditional
+// one are dropped by both.
 func ambiguous(s *specs.LinuxSeccomp) bool {
 	defAct, err := action(s.DefaultAction, s.DefaultErrnoRet)
 	if err != nil {
@@ -122,9 +124,11 @@ func ambiguous(s *specs.LinuxSeccomp) bool {
 			e = &seen{acts: map[uint32]bool{}}
 			m[name] = e
 		}
-		if cond {
+		switch {
+		case e.uncond:
+		case cond:
 			e.acts[act] = true
-		} else {
+		default:
 			e.uncond = true
 		}
 	}
@@ -146,7 +150,7 @@ func ambiguous(s *specs.LinuxSeccomp) bool {
 		}
 	}
 	for _, e := range m {
-		if !e.uncond && len(e.acts) > 1 {
+		if len(e.acts) > 1 {
 			return true
 		}
 	}
