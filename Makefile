@@ -31,17 +31,13 @@ $(INIT_BIN): $(INIT_SRC) $(NSENTER_BIN)
 $(NSENTER_BIN): cmd/slrt-nsenter/nsenter.c
 	$(CC) -Os -static -nostdlib -ffreestanding -fno-stack-protector -fno-builtin -Wall -Wextra -Werror -s -o $@ $<
 
-# build/slrt links libseccomp through cgo (runtime/seccomp). It is linked
-# fully static, with Debian's libseccomp.a and glibc (netgo and osusergo
-# keep glibc's NSS out), so the binary an installer copies to a node runs
-# there whether or not the node has libseccomp2 (DESIGN decision 5). It
-# costs ~0.9 MB over a dynamic link. `go test` still links dynamically.
-STATIC_TAGS    := netgo,osusergo
-STATIC_LDFLAGS := -linkmode external -extldflags -static
-
+# build/slrt is pure Go (runtime/seccomp compiles profiles itself, no
+# libseccomp): CGO_ENABLED=0 links it static, so the binary an installer
+# copies to a node runs there whatever its libc. `go test` may still use
+# cgo (runtime/seccomp's tests check verdicts against libseccomp).
 $(BUILD)/slrt: $(INIT_BIN) $(GO_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS) -tags $(STATIC_TAGS) -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o $@ ./cmd/slrt
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/slrt
 
 # The node installer the chart's image runs (k8s/installer, k8s/nodelabel):
 # its HTTPS client and TOML parser stay out of slrt and the shim
@@ -112,11 +108,10 @@ proto:
 
 shim: $(SHIM_BIN)
 
-# Linked fully static like build/slrt (the engine's seccomp is cgo with
-# libseccomp): nodes without libseccomp2 run it too.
+# Pure Go and static like build/slrt.
 $(SHIM_BIN): $(INIT_BIN) $(GO_SRC)
 	@mkdir -p $(BUILD)
-	$(GO) build $(GOFLAGS) -tags $(STATIC_TAGS) -ldflags '$(LDFLAGS) $(STATIC_LDFLAGS)' -o $@ ./cmd/containerd-shim-slrt-v2
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $@ ./cmd/containerd-shim-slrt-v2
 
 check-deps:
 	hack/check-deps.sh

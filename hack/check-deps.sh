@@ -10,6 +10,10 @@
 #     godbus, go-systemd, logrus through containerd/log): ~5 MB. runtime/cgroups
 #     speaks cgroupfs itself; tests may still import containerd's metrics types
 #     to check our encoding.
+#   - libseccomp (github.com/seccomp/libseccomp-golang): runtime/seccomp
+#     compiles profiles itself and the binaries are pure-Go static
+#     (Makefile, CGO_ENABLED=0); libseccomp is only runtime/seccomp's test
+#     oracle;
 # and fails when cmd/slrt (the CLI) links protobuf at all: only the shim
 # speaks protobuf; the engine's stats are plain Go types (~1 MB).
 # The binaries a node runs (cmd/slrt, the shim) must not link the node
@@ -22,6 +26,7 @@ allowed='^google\.golang\.org/grpc/(codes|status|internal/status|internal|grpclo
 deps=$(go list -deps ./cmd/...)
 bad=$( { grep -E '^github\.com/containerd/containerd/api(/|$)' <<<"$deps" || true;
          grep -E '^github\.com/(containerd/cgroups|cilium/ebpf|godbus/dbus|coreos/go-systemd)(/|$)' <<<"$deps" || true;
+         grep -E '^github\.com/seccomp/libseccomp-golang(/|$)' <<<"$deps" || true;
          grep -E '^google\.golang\.org/grpc(/|$)' <<<"$deps" | grep -Ev "$allowed" || true; } )
 if [ -n "$bad" ]; then
   echo "check-deps: ./cmd/... must not link these (DESIGN §3):" >&2

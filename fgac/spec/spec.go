@@ -90,9 +90,10 @@ func Apply(s *specs.Spec, profile string, syscalls []string, socket string) erro
 				}
 			}
 			byMode(specs.LinuxSyscall{Action: specs.ActNotify}, unix.S_IFCHR, unix.S_IFBLK)
-			// libseccomp lets an unconditional rule win over conditional
-			// ones: the profile's own rule for mknod is split by file type
-			// too, so FIFOs, sockets and regular files keep its action.
+			// An unconditional rule wins over conditional ones
+			// (runtime/seccomp, as libseccomp): the profile's own rule for
+			// mknod is split by file type too, so FIFOs, sockets and
+			// regular files keep its action.
 			if r, ok := unconditional(sc.Syscalls, name); ok {
 				byMode(r, 0, unix.S_IFREG, unix.S_IFIFO, unix.S_IFSOCK)
 			}

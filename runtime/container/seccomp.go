@@ -14,7 +14,7 @@ import (
 // connection to its listener, passed to the init as an extra fd.
 
 // seccompPlan compiles linux.seccomp into pp; nil without a profile (and
-// then libseccomp is never called).
+// then runtime/seccomp compiles nothing).
 func seccompPlan(s *specs.Spec, pp *channel.ProcessPlan) (*seccomp.Program, error) {
 	if s.Linux == nil || s.Linux.Seccomp == nil {
 		return nil, nil

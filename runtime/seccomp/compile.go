@@ -1,11 +1,19 @@
 // Package seccomp turns a runtime-spec seccomp profile (linux.seccomp) into
 // a classic-BPF program that slrt-init loads with seccomp(2) right before
-// execve (package seccomp/loader, which stays free of cgo).
+// execve (package seccomp/loader).
 //
-// Compiling needs libseccomp (cgo) and costs 3–4 ms per architecture for a
-// 350-syscall profile, so programs are cached by the profile's content: a
-// shim creating many containers from the same profile compiles it once.
-// Only callers whose spec has linux.seccomp reach this package's code.
+// The compiler is slrt's own, in Go. DESIGN decision 5 first chose
+// libseccomp; it cost the binaries a static cgo link with glibc and
+// libseccomp.a (~1 MB each, glibc's start-up on every CLI call, and
+// libseccomp-dev on every build machine) for a job that is small once the
+// syscall tables are data: match the architecture, dispatch on the syscall
+// number, compare 64-bit arguments as 32-bit halves, return an action.
+// Its verdicts are checked against libseccomp's, syscall by syscall, in
+// the tests (libseccomp_test.go), which are the only code linking it.
+//
+// Programs are cached by the profile's content: a shim creating many
+// containers from the same profile compiles it once. Only callers whose
+// spec has linux.seccomp reach this package's code.
 //
 // Spec: https://github.com/opencontainers/runtime-spec/blob/main/config-linux.md#seccomp
 package seccomp
@@ -15,13 +23,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
-	"io"
-	"os"
+	"runtime"
 	"slices"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,8 +43,8 @@ type Program struct {
 	// Notify is true when a rule uses SCMP_ACT_NOTIFY: the notify fd goes
 	// to the listener at linux.seccomp.listenerPath.
 	Notify bool
-	// Warnings name what was skipped (syscalls libseccomp does not know),
-	// for the engine's log.
+	// Warnings name what was skipped (syscalls no architecture of the
+	// host knows), for the engine's log.
 	Warnings []string
 	// StubLen is the number of instructions of the ENOSYS stub (0: none).
 	StubLen int
@@ -46,6 +52,11 @@ type Program struct {
 
 // maxInsns is the kernel's BPF_MAXINSNS.
 const maxInsns = 4096
+
+// badArchAction is what a syscall of an architecture the profile does not
+// list gets: SCMP_ACT_KILL_THREAD, libseccomp's default, which runc and
+// crun keep too.
+const badArchAction = unix.SECCOMP_RET_KILL_THREAD
 
 // cacheSize bounds the cache; a node runs few distinct profiles.
 const cacheSize = 64
@@ -100,88 +111,138 @@ func hashOf(s *specs.LinuxSeccomp) ([32]byte, error) {
 // has not been given the notify fd yet.
 var syscallsRuntimeUses = []string{"write", "sendmsg"}
 
+// cond is one argument comparison. For SCMP_CMP_MASKED_EQ, mask is the
+// spec's value and val its valueTwo; otherwise mask is all ones.
+type cond struct {
+	arg       uint
+	op        cmpOp
+	mask, val uint64
+}
+
+// entry is one rule for one syscall number: its action when all conds
+// hold (none: always).
+type entry struct {
+	act   uint32
+	conds []cond
+}
+
 func compile(s *specs.LinuxSeccomp) (*Program, error) {
+	p, f, err := parse(s)
+	if err != nil {
+		return nil, err
+	}
+	filter, err := assemble(generate(f.inFilter, f.rules, f.defAct))
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	var insns []unix.SockFilter
+	if needsStub(s) {
+		insns = enosysStub(lastSyscalls(s, f.inFilter))
+		p.StubLen = len(insns)
+	}
+	insns = append(insns, filter...)
+	if len(insns) > maxInsns {
+		return nil, fmt.Errorf("linux.seccomp: the filter has %d instructions, more than the kernel's %d", len(insns), maxInsns)
+	}
+	p.BPF = encode(insns)
+	return p, nil
+}
+
+// parsed is a checked profile: the architectures of the filter and, for
+// each, the rules of each syscall number, in profile order.
+type parsed struct {
+	inFilter []*archInfo
+	rules    []map[uint32][]entry
+	defAct   uint32
+}
+
+func parse(s *specs.LinuxSeccomp) (*Program, *parsed, error) {
 	if s.DefaultAction == specs.ActNotify {
-		return nil, fmt.Errorf("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY would trap the runtime's own syscalls before the listener has the notify fd")
+		return nil, nil, fmt.Errorf("linux.seccomp.defaultAction: SCMP_ACT_NOTIFY would trap the runtime's own syscalls before the listener has the notify fd")
 	}
 	defAct, err := action(s.DefaultAction, s.DefaultErrnoRet)
 	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp.defaultAction: %w", err)
+		return nil, nil, fmt.Errorf("linux.seccomp.defaultAction: %w", err)
 	}
-	filter, err := libseccomp.NewFilter(defAct)
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: create filter: %w", err)
+	all := archs()
+	if len(all) == 0 || all[0].table == nil {
+		return nil, nil, fmt.Errorf("linux.seccomp: slrt has no syscall table for %s", runtime.GOARCH)
 	}
-	defer filter.Release()
-	if len(s.Syscalls) > 8 {
-		// A binary tree of syscall numbers instead of a linear list:
-		// fewer instructions run per syscall. Best effort.
-		_ = filter.SetOptimize(2)
-	}
-
-	native, err := libseccomp.GetNativeArch()
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: native architecture: %w", err)
-	}
-	inFilter := []libseccomp.ScmpArch{native}
+	// The native architecture is always in the filter, as libseccomp
+	// does: a profile listing only compat ABIs still filters the native
+	// one.
+	inFilter := []*archInfo{&all[0]}
 	for i, name := range s.Architectures {
-		a, ok := archs[name]
-		if !ok {
-			return nil, fmt.Errorf("linux.seccomp.architectures[%d]: unknown architecture %q", i, name)
+		a, err := lookupArch(name)
+		if err != nil {
+			return nil, nil, fmt.Errorf("linux.seccomp.architectures[%d]: %w", i, err)
 		}
-		if slices.Contains(inFilter, a.scmp) {
-			continue
+		if a != nil && !slices.Contains(inFilter, a) {
+			inFilter = append(inFilter, a)
 		}
-		if err := filter.AddArch(a.scmp); err != nil {
-			return nil, fmt.Errorf("linux.seccomp.architectures[%d]: %s: %w", i, name, err)
-		}
-		inFilter = append(inFilter, a.scmp)
 	}
 
 	p := &Program{}
 	for i, fl := range s.Flags {
 		bit, ok := filterFlags[fl]
 		if !ok {
-			return nil, fmt.Errorf("linux.seccomp.flags[%d]: unknown flag %q", i, fl)
+			return nil, nil, fmt.Errorf("linux.seccomp.flags[%d]: unknown flag %q", i, fl)
 		}
 		if !kernelHasFlag(bit) {
-			return nil, fmt.Errorf("linux.seccomp.flags[%d]: %s is not supported by this kernel", i, fl)
+			return nil, nil, fmt.Errorf("linux.seccomp.flags[%d]: %s is not supported by this kernel", i, fl)
 		}
 		p.Flags |= bit
 	}
 
+	// rules[arch][nr]: the entries of each syscall, in profile order.
+	rules := make([]map[uint32][]entry, len(inFilter))
+	for i := range rules {
+		rules[i] = map[uint32][]entry{}
+	}
 	for i, rule := range s.Syscalls {
 		field := fmt.Sprintf("linux.seccomp.syscalls[%d]", i)
 		act, err := action(rule.Action, rule.ErrnoRet)
 		if err != nil {
-			return nil, fmt.Errorf("%s.action: %w", field, err)
+			return nil, nil, fmt.Errorf("%s.action: %w", field, err)
 		}
 		if rule.Action == specs.ActNotify {
 			for _, n := range rule.Names {
 				if slices.Contains(syscallsRuntimeUses, n) {
-					return nil, fmt.Errorf("%s: SCMP_ACT_NOTIFY on %q would deadlock the runtime, which uses it after loading the filter", field, n)
+					return nil, nil, fmt.Errorf("%s: SCMP_ACT_NOTIFY on %q would deadlock the runtime, which uses it after loading the filter", field, n)
 				}
 			}
 			if s.ListenerPath == "" {
-				return nil, fmt.Errorf("%s: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath", field)
+				return nil, nil, fmt.Errorf("%s: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath", field)
 			}
 			p.Notify = true
 		}
-		conds, err := conditions(rule.Args)
+		sets, err := conditions(rule.Args)
 		if err != nil {
-			return nil, fmt.Errorf("%s.args: %w", field, err)
+			return nil, nil, fmt.Errorf("%s.args: %w", field, err)
 		}
 		for _, name := range rule.Names {
-			nr, err := libseccomp.GetSyscallFromName(name)
-			if err != nil {
+			if !knownName(name) {
 				p.Warnings = append(p.Warnings, fmt.Sprintf("%s: unknown syscall %q skipped", field, name))
 				continue
 			}
 			if act == defAct {
-				continue // libseccomp refuses rules that repeat the default
+				continue // changes nothing (and libseccomp refused it)
 			}
-			if err := addRule(filter, nr, act, conds); err != nil {
-				return nil, fmt.Errorf("%s: syscall %q: %w", field, name, err)
+			for ai, a := range inFilter {
+				for _, conds := range sets {
+					if nr, ok := a.nr(name); ok {
+						rules[ai][nr] = append(rules[ai][nr], entry{act, conds})
+					}
+					if mux, call, ok := a.muxOf(name); ok {
+						mc := []cond{{arg: 0, op: cmpEQ, mask: ^uint64(0), val: uint64(call)}}
+						for _, c := range conds {
+							if c.arg != 0 {
+								mc = append(mc, c)
+							}
+						}
+						rules[ai][mux] = append(rules[ai][mux], entry{act, mc})
+					}
+				}
 			}
 		}
 	}
@@ -193,26 +254,17 @@ func compile(s *specs.LinuxSeccomp) (*Program, error) {
 		p.Flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
 	}
 
-	insns, err := export(filter)
-	if err != nil {
-		return nil, fmt.Errorf("linux.seccomp: %w", err)
-	}
-	if needsStub(s) {
-		stub := enosysStub(lastSyscalls(s, inFilter))
-		p.StubLen = len(stub)
-		insns = append(stub, insns...)
-	}
-	if len(insns) > maxInsns {
-		return nil, fmt.Errorf("linux.seccomp: the filter has %d instructions, more than the kernel's %d", len(insns), maxInsns)
-	}
-	p.BPF = encode(insns)
-	return p, nil
+	return p, &parsed{inFilter, rules, defAct}, nil
 }
 
-// conditions converts a rule's args (checked here; addRule decides how
-// they combine).
-func conditions(args []specs.LinuxSeccompArg) ([]libseccomp.ScmpCondition, error) {
-	var out []libseccomp.ScmpCondition
+// conditions checks a rule's args and returns the condition sets the rule
+// stands for: one set, all ANDed, unless two conditions name the same
+// argument; then each condition is a set of its own (ORed), as runc has
+// always done (libseccomp cannot AND two comparisons of one argument).
+func conditions(args []specs.LinuxSeccompArg) ([][]cond, error) {
+	var out []cond
+	seen := map[uint]bool{}
+	repeated := false
 	for j, a := range args {
 		op, ok := ops[a.Op]
 		if !ok {
@@ -221,65 +273,31 @@ func conditions(args []specs.LinuxSeccompArg) ([]libseccomp.ScmpCondition, error
 		if a.Index > 5 {
 			return nil, fmt.Errorf("[%d]: index %d: syscalls have 6 arguments", j, a.Index)
 		}
-		vals := []uint64{a.Value}
-		if op == libseccomp.CompareMaskedEqual {
-			// libseccomp takes (mask, value); the spec has value
-			// (the mask) and valueTwo (what the masked arg equals).
-			vals = append(vals, a.ValueTwo)
+		c := cond{arg: a.Index, op: op, mask: ^uint64(0), val: a.Value}
+		if op == cmpMaskedEQ {
+			// Bits of valueTwo outside the mask are dropped, as
+			// libseccomp (so runc and crun) does: the rule then
+			// matches what its author meant instead of never.
+			c.mask, c.val = a.Value, a.ValueTwo&a.Value
 		}
-		c, err := libseccomp.MakeCondition(a.Index, op, vals...)
-		if err != nil {
-			return nil, fmt.Errorf("[%d]: %w", j, err)
-		}
+		repeated = repeated || seen[a.Index]
+		seen[a.Index] = true
 		out = append(out, c)
 	}
-	return out, nil
-}
-
-// addRule adds one syscall's rule: all conditions ANDed, unless two name
-// the same argument, in which case each becomes a rule of its own (ORed).
-func addRule(f *libseccomp.ScmpFilter, nr libseccomp.ScmpSyscall, act libseccomp.ScmpAction, conds []libseccomp.ScmpCondition) error {
-	if len(conds) == 0 {
-		return f.AddRule(nr, act)
-	}
-	seen := map[uint]bool{}
-	repeated := false
-	for _, c := range conds {
-		repeated = repeated || seen[c.Argument]
-		seen[c.Argument] = true
-	}
+	// A masked compare with an empty mask always holds: libseccomp
+	// drops it, which makes the rule unconditional (and so decisive, see
+	// gen.go); slrt does the same.
+	noop := func(c cond) bool { return c.op == cmpMaskedEQ && c.mask == 0 }
 	if !repeated {
-		return f.AddRuleConditional(nr, act, conds)
+		return [][]cond{slices.DeleteFunc(out, noop)}, nil
 	}
-	for _, c := range conds {
-		if err := f.AddRuleConditional(nr, act, []libseccomp.ScmpCondition{c}); err != nil {
-			return err
+	sets := make([][]cond, len(out))
+	for i, c := range out {
+		if !noop(c) {
+			sets[i] = []cond{c}
 		}
 	}
-	return nil
-}
-
-// export writes the filter's BPF to a memfd (libseccomp 2.5 has no
-// export-to-memory; a memfd needs no reader goroutine, unlike a pipe) and
-// reads it back as instructions.
-func export(f *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
-	fd, err := unix.MemfdCreate("seccomp-bpf", unix.MFD_CLOEXEC)
-	if err != nil {
-		return nil, fmt.Errorf("export filter: memfd_create: %w", err)
-	}
-	file := os.NewFile(uintptr(fd), "seccomp-bpf")
-	defer file.Close()
-	if err := f.ExportBPF(file); err != nil {
-		return nil, fmt.Errorf("export filter: %w", err)
-	}
-	if _, err := file.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("export filter: %w", err)
-	}
-	raw, err := io.ReadAll(file)
-	if err != nil {
-		return nil, fmt.Errorf("export filter: %w", err)
-	}
-	return decode(raw)
+	return sets, nil
 }
 
 const insnSize = 8 // sizeof(struct sock_filter)

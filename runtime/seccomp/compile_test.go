@@ -2,12 +2,18 @@ package seccomp
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/slrt/slrt/runtime/seccomp/loader"
 )
 
 const (
@@ -242,6 +248,9 @@ func TestCompileErrors(t *testing.T) {
 			Args: []specs.LinuxSeccompArg{{Index: 6, Op: specs.OpEqualTo}}}}}, "linux.seccomp.syscalls[0].args: [0]: index 6"},
 		{specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: specs.ActAllow,
 			Args: []specs.LinuxSeccompArg{{Index: 0, Op: "SCMP_CMP_ABOUT"}}}}}, `linux.seccomp.syscalls[0].args: [0]: unknown operator "SCMP_CMP_ABOUT"`},
+		{*tooBig(), "linux.seccomp: the filter needs more than the kernel's 4096 instructions"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchS390X}}, "linux.seccomp.architectures[0]: SCMP_ARCH_S390X: its byte order is not this"},
+		{specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: []specs.Arch{specs.ArchLOONGARCH64}}, "linux.seccomp.architectures[0]: SCMP_ARCH_LOONGARCH64 is not supported"},
 	} {
 		_, err := Compile(&tc.s)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -299,4 +308,186 @@ func BenchmarkCompile(b *testing.B) {
 			}
 		}
 	})
+}
+
+// bigProfile has a conditional rule on each of the first n x86_64
+// syscalls (ALLOW when arg0 == nr and arg1 > nr<<32): the dispatch's
+// jumps to the argument checks reach beyond 255 instructions.
+func bigProfile(n int) *specs.LinuxSeccomp {
+	s := &specs.LinuxSeccomp{DefaultAction: specs.ActErrno}
+	for name := range names() {
+		a := &archs()[0]
+		nr, ok := a.nr(name)
+		if !ok || int(nr) >= n {
+			continue
+		}
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{name}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{
+			{Index: 0, Value: uint64(nr), Op: specs.OpEqualTo},
+			{Index: 1, Value: uint64(nr) << 32, Op: specs.OpGreaterThan},
+		}})
+	}
+	return s
+}
+
+func TestLongJumps(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("x86_64 numbers")
+	}
+	p, err := compile(bigProfile(200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := decode(p.BPF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tramps := 0
+	for _, in := range prog[p.StubLen:] {
+		if in.Code == unix.BPF_JMP|unix.BPF_JA {
+			tramps++
+		}
+	}
+	if tramps == 0 {
+		t.Fatalf("%d instructions and no JA: the test no longer needs long jumps", len(prog))
+	}
+	t.Logf("%d instructions, %d JA", len(prog), tramps)
+	for nr := uint32(0); nr < 200; nr++ {
+		if !named(nr) {
+			continue
+		}
+		for _, c := range []struct {
+			args [6]uint64
+			want uint32
+		}{
+			{[6]uint64{uint64(nr), uint64(nr)<<32 + 1}, retAllow},
+			{[6]uint64{uint64(nr), uint64(nr) << 32}, retEPERM},
+			{[6]uint64{uint64(nr) + 1<<32, uint64(nr)<<32 + 1}, retEPERM},
+		} {
+			got, err := runBPF(prog, seccompData{nr: int32(nr), arch: x86_64, args: c.args})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != c.want {
+				t.Errorf("nr %d args %#x: %#x, want %#x", nr, c.args[:2], got, c.want)
+			}
+		}
+	}
+}
+
+// named says whether x86_64 has a syscall numbered nr.
+func named(nr uint32) bool {
+	for name := range names() {
+		if n, ok := archs()[0].nr(name); ok && n == nr {
+			return true
+		}
+	}
+	return false
+}
+
+// TestKernelLoadsPrograms has the kernel load the programs as seccomp
+// filters, each in a child process (the test binary again, running
+// TestLoadHelper), which then exits: the kernel checks them as it would
+// for a container (jumps inside the program, opcodes seccomp allows, its
+// size after conversion).
+func TestKernelLoadsPrograms(t *testing.T) {
+	if os.Getenv("SLRT_SECCOMP_LOAD") != "" {
+		t.Skip("in the helper")
+	}
+	dir := t.TempDir()
+	for i, s := range []*specs.LinuxSeccomp{defaultProfile(t), bigProfile(200), bigProfile(280)} {
+		// what the helper needs to exit and report
+		s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"exit_group", "exit", "write", "rt_sigreturn"}, Action: specs.ActAllow})
+		p, err := compile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(dir, fmt.Sprint(i))
+		if err := os.WriteFile(f, p.BPF, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^TestLoadHelper$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "SLRT_SECCOMP_LOAD="+f)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%d instructions: %v: %s", len(p.BPF)/insnSize, err, out)
+		}
+	}
+}
+
+// TestLoadHelper loads the program in $SLRT_SECCOMP_LOAD into its thread
+// and exits at once (the filter stays with the dying thread).
+func TestLoadHelper(t *testing.T) {
+	f := os.Getenv("SLRT_SECCOMP_LOAD")
+	if f == "" {
+		t.Skip("run by TestKernelLoadsPrograms")
+	}
+	b, err := os.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.LockOSThread() // never unlocked: the thread exits with the test
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loader.Load(b, 0); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	unix.Exit(0)
+}
+
+// tooBig is a profile past BPF_MAXINSNS: many conditions on each syscall.
+func tooBig() *specs.LinuxSeccomp {
+	s := bigProfile(1000)
+	for i := range s.Syscalls {
+		for j := uint(2); j < 6; j++ {
+			s.Syscalls[i].Args = append(s.Syscalls[i].Args, specs.LinuxSeccompArg{Index: j, Value: 1, Op: specs.OpLessEqual})
+		}
+	}
+	return s
+}
+
+// TestAssembleLongJumps: a conditional jump over n instructions, either
+// way, lands where it points whatever n (255 is the most cBPF encodes).
+func TestAssembleLongJumps(t *testing.T) {
+	for _, n := range []int{0, 1, 254, 255, 256, 257, 1000, 3000} {
+		for _, far := range []string{"jt", "jf", "both"} {
+			retFar, retNear := &node{code: retK, k: 2}, &node{code: retK, k: 1}
+			j := &node{code: jeqK, k: 7}
+			prog := []*node{{code: ldAbs, k: offNr}, j}
+			filler := []*node{retNear}
+			for range n {
+				filler = append(filler, &node{code: ldAbs, k: offAr})
+			}
+			if n > 0 {
+				filler = append(filler[1:], retNear)
+			}
+			prog = append(prog, filler...)
+			prog = append(prog, retFar)
+			switch far {
+			case "jt":
+				j.jt, j.jf = retFar, filler[0]
+			case "jf":
+				j.jt, j.jf = filler[0], retFar
+			case "both":
+				j.jt, j.jf = retFar, retFar
+			}
+			insns, err := assemble(prog)
+			if err != nil {
+				t.Fatalf("%d %s: %v", n, far, err)
+			}
+			for _, nr := range []int32{7, 8} {
+				got, err := runBPF(insns, seccompData{nr: nr})
+				if err != nil {
+					t.Fatalf("%d %s nr %d: %v", n, far, nr, err)
+				}
+				want := uint32(1) // filler[0]: retNear or the filler leading to it
+				if far == "both" || (far == "jt") == (nr == 7) {
+					want = 2
+				}
+				if got != want {
+					t.Errorf("over %d, far %s, nr %d: %d, want %d", n, far, nr, got, want)
+				}
+			}
+		}
+	}
 }

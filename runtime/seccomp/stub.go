@@ -5,7 +5,6 @@ import (
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,7 +15,7 @@ import (
 // takes EPERM as "forbidden" where it would take ENOSYS as "not there, use
 // the old syscall" (clone3 → clone, openat2 → openat, faccessat2 →
 // faccessat, ...). So, for a non-permissive default action, a short
-// program runs before libseccomp's: on each architecture of the filter, a
+// program runs before the filter: on each architecture of the filter, a
 // syscall number above the largest one the profile names returns ENOSYS.
 // Numbers up to that one still get the profile's verdict, so a profile
 // that forbids a syscall keeps forbidding it.
@@ -57,33 +56,28 @@ type stubArch struct {
 
 // lastSyscalls finds, per architecture of the filter, the largest syscall
 // number any rule names (whatever its action: a number the profile names
-// is one its author knew).
-func lastSyscalls(s *specs.LinuxSeccomp, inFilter []libseccomp.ScmpArch) []stubArch {
+// is one its author knew). Multiplexed names count with their own number
+// (x86's socket is 359), not their multiplexer's.
+func lastSyscalls(s *specs.LinuxSeccomp, inFilter []*archInfo) []stubArch {
 	var out []stubArch
 	for _, a := range inFilter {
-		audit := auditArchOf(a)
-		if audit == 0 {
-			continue
-		}
 		var largest uint32
 		for _, rule := range s.Syscalls {
 			for _, name := range rule.Names {
-				nr, err := libseccomp.GetSyscallFromNameByArch(name, a)
-				if err != nil || nr < 0 { // unknown, or a pseudo-syscall
-					continue
+				if nr, ok := a.nr(name); ok {
+					largest = max(largest, nr)
 				}
-				largest = max(largest, uint32(nr))
 			}
 		}
 		if largest == 0 {
 			continue
 		}
-		i := slices.IndexFunc(out, func(x stubArch) bool { return x.audit == audit })
+		i := slices.IndexFunc(out, func(x stubArch) bool { return x.audit == a.audit })
 		if i < 0 {
-			out = append(out, stubArch{audit: audit})
+			out = append(out, stubArch{audit: a.audit})
 			i = len(out) - 1
 		}
-		if a == libseccomp.ArchX32 {
+		if a.nrBase == x32Bit {
 			out[i].maxX32 = largest | x32Bit
 		} else {
 			out[i].max = largest

@@ -9,6 +9,7 @@ import (
 
 	"github.com/slrt/slrt/runtime/apparmor"
 	"github.com/slrt/slrt/runtime/caps"
+	"github.com/slrt/slrt/runtime/seccomp"
 	"github.com/slrt/slrt/runtime/selinux"
 )
 
@@ -96,21 +97,12 @@ func seccompFeatures() *features.Seccomp {
 	}
 	return &features.Seccomp{
 		Enabled: ptr(true),
-		// What libseccomp 2.5 (Debian 12, design decision 5) compiles.
-		Actions: []string{
-			"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-			"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_NOTIFY", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP",
-		},
-		Operators: []string{
-			"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE",
-			"SCMP_CMP_LT", "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE",
-		},
-		Archs: []string{
-			"SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM", "SCMP_ARCH_MIPS", "SCMP_ARCH_MIPS64",
-			"SCMP_ARCH_MIPS64N32", "SCMP_ARCH_MIPSEL", "SCMP_ARCH_MIPSEL64", "SCMP_ARCH_MIPSEL64N32",
-			"SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_RISCV64",
-			"SCMP_ARCH_S390", "SCMP_ARCH_S390X", "SCMP_ARCH_X32", "SCMP_ARCH_X86", "SCMP_ARCH_X86_64",
-		},
+		// What runtime/seccomp's own compiler takes: the
+		// architectures are those of this host's kernel and those of
+		// its byte order a profile may list (accepted, never matched).
+		Actions:        append([]string(nil), seccomp.Actions...),
+		Operators:      append([]string(nil), seccomp.Operators...),
+		Archs:          seccomp.Archs(),
 		KnownFlags:     seccompFlagNames(),
 		SupportedFlags: supportedSeccompFlags(),
 	}
