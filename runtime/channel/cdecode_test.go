@@ -5,28 +5,18 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/slrt/slrt/internal/cdriver"
 )
 
 // buildCDecoder compiles cmd/slrt-init's decoder with its test driver
-// (test/decode.c) as the C init is built: musl, static.
+// (test/decode.c).
 func buildCDecoder(t *testing.T) string {
 	t.Helper()
-	cc, err := exec.LookPath("musl-gcc")
-	if err != nil {
-		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
-	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init")
-	bin := filepath.Join(t.TempDir(), "decode")
-	cmd := exec.Command(cc, "-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
-		filepath.Join(src, "test", "decode.c"), filepath.Join(src, "wire.c"), filepath.Join(src, "err.c"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("build the C decoder: %v\n%s", err, out)
-	}
-	return bin
+	return cdriver.Build(t, t.TempDir(), "decode", "wire.c", "err.c")
 }
 
 // leaf is one value of a message in wire order, with its Go path.

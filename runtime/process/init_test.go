@@ -5,12 +5,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/slrt/slrt/internal/cdriver"
 
 	"golang.org/x/sys/unix"
 
@@ -23,51 +24,38 @@ import (
 // slrt-init does (a wire message on fd 3), runs the steps and becomes the
 // workload, and the test reads what the workload saw.
 
-// cInitSrc is the C init's source folder.
-var cInitSrc = filepath.Join("..", "..", "cmd", "slrt-init")
-
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if procrun.bin != "" {
-		os.RemoveAll(filepath.Dir(procrun.bin))
+	if procrun.dir != "" {
+		os.RemoveAll(procrun.dir)
 	}
 	os.Exit(code)
 }
 
 var procrun struct {
-	once sync.Once
-	bin  string
-	err  error
+	sync.Mutex
+	dir, bin string
 }
 
 // buildProcrun compiles test/procrun.c with the C init's process side, as
-// the C init is built (musl, static), once per test binary.
+// the C init is built (cdriver.Build), once per test binary. A skipped or
+// failed build leaves bin empty, so the next test tries (and reports) again.
 func buildProcrun(t *testing.T) string {
 	t.Helper()
-	cc, err := exec.LookPath("musl-gcc")
-	if err != nil {
-		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
+	procrun.Lock()
+	defer procrun.Unlock()
+	if procrun.bin != "" {
+		return procrun.bin
 	}
-	procrun.once.Do(func() {
+	if procrun.dir == "" {
 		dir, err := os.MkdirTemp("", "procrun")
 		if err != nil {
-			procrun.err = err
-			return
+			t.Fatal(err)
 		}
-		src := cInitSrc
-		procrun.bin = filepath.Join(dir, "procrun")
-		args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", procrun.bin,
-			filepath.Join(src, "test", "procrun.c")}
-		for _, f := range []string{"process.c", "procfs.c", "caps.c", "cpus.c", "lsm.c", "seccomp.c", "err.c", "wire.c"} {
-			args = append(args, filepath.Join(src, f))
-		}
-		if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-			procrun.err = fmt.Errorf("build the C process driver: %v\n%s", err, out)
-		}
-	})
-	if procrun.err != nil {
-		t.Fatal(procrun.err)
+		procrun.dir = dir
 	}
+	procrun.bin = cdriver.Build(t, procrun.dir, "procrun",
+		"process.c", "procfs.c", "caps.c", "cpus.c", "lsm.c", "seccomp.c", "err.c", "wire.c")
 	return procrun.bin
 }
 

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/slrt/slrt/internal/cdriver"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -27,13 +29,9 @@ var cBuilt struct {
 }
 
 // buildC compiles the test driver cmd/slrt-init/test/NAME.c with srcs
-// of cmd/slrt-init as the init is built (musl, static), once per run.
+// of cmd/slrt-init (cdriver.Build), once per run.
 func buildC(t *testing.T, name string, srcs ...string) string {
 	t.Helper()
-	cc, err := exec.LookPath("musl-gcc")
-	if err != nil {
-		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
-	}
 	cBuilt.Lock()
 	defer cBuilt.Unlock()
 	if bin, ok := cBuilt.bins[name]; ok {
@@ -41,21 +39,13 @@ func buildC(t *testing.T, name string, srcs ...string) string {
 	}
 	if cBuilt.dir == "" {
 		// Shared by the tests of this run, so not a t.TempDir.
+		var err error
 		if cBuilt.dir, err = os.MkdirTemp("", "slrt-rootfs-c"); err != nil {
 			t.Fatal(err)
 		}
 		cBuilt.bins = map[string]string{}
 	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init")
-	bin := filepath.Join(cBuilt.dir, name)
-	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
-		filepath.Join(src, "test", name+".c")}
-	for _, f := range srcs {
-		args = append(args, filepath.Join(src, f))
-	}
-	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("build the C driver %s: %v\n%s", name, err, out)
-	}
+	bin := cdriver.Build(t, cBuilt.dir, name, srcs...)
 	cBuilt.bins[name] = bin
 	return bin
 }

@@ -5,33 +5,20 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/slrt/slrt/internal/cdriver"
 
 	"golang.org/x/sys/unix"
 )
 
 // buildCConsole compiles the C init's console step (cmd/slrt-init
-// console.c) with its test driver, test/console.c, as the init is built.
+// console.c) with its test driver, test/console.c.
 func buildCConsole(t *testing.T) string {
 	t.Helper()
-	cc, err := exec.LookPath("musl-gcc")
-	if err != nil {
-		t.Skip("musl-gcc not found (Debian: musl-tools, see .ci/deps)")
-	}
-	src := filepath.Join("..", "..", "cmd", "slrt-init")
-	bin := filepath.Join(t.TempDir(), "console")
-	args := []string{"-std=gnu11", "-static", "-Os", "-Wall", "-Wextra", "-Werror", "-o", bin,
-		filepath.Join(src, "test", "console.c")}
-	for _, f := range []string{"console.c", "procfs.c", "err.c"} {
-		args = append(args, filepath.Join(src, f))
-	}
-	if out, err := exec.Command(cc, args...).CombinedOutput(); err != nil {
-		t.Fatalf("build the C console driver: %v\n%s", err, out)
-	}
-	return bin
+	return cdriver.Build(t, t.TempDir(), "console", "console.c", "procfs.c", "err.c")
 }
 
 // recvExact receives the init's console message and checks it is byte
