@@ -35,7 +35,13 @@ const (
 // x86 and x32 with default ERRNO(EPERM).
 func defaultProfile(t testing.TB) *specs.LinuxSeccomp {
 	t.Helper()
-	b, err := os.ReadFile("testdata/default.json")
+	return loadProfile(t, "testdata/default.json")
+}
+
+// loadProfile reads a linux.seccomp JSON file.
+func loadProfile(t testing.TB, path string) *specs.LinuxSeccomp {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}

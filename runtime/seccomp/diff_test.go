@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
 	"testing"
@@ -215,19 +214,6 @@ func errString(err error) string {
 		return "ok"
 	}
 	return err.Error()
-}
-
-func loadProfile(t testing.TB, path string) *specs.LinuxSeccomp {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s specs.LinuxSeccomp
-	if err := json.Unmarshal(b, &s); err != nil {
-		t.Fatal(err)
-	}
-	return &s
 }
 
 func TestDifferential(t *testing.T) {
