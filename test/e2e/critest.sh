@@ -12,7 +12,8 @@
 #   CRITEST_PARALLEL  ginkgo processes (default 2)
 #   CRITEST_ARGS      more critest flags, e.g. --ginkgo.focus='Streaming'
 #   CRITEST_NRI=1     also the NRI specs, through the daemon's NRI socket (below)
-#   CRITEST_OUT       reports folder (default ${TMPDIR:-/tmp}/slrt-critest-<version>):
+#   CRITEST_OUT       reports folder (default ${TMPDIR:-/tmp}/slrt-critest-<version>, or
+#                     slrt-critest-<basename of SLRT_E2E_DIR>-<version> for another instance):
 #                     <handler>/critest.log, report.json, junit.xml, summary.tsv
 #
 # Skipped always (--ginkgo.skip), each with its reason (printed with the
@@ -37,7 +38,11 @@ eval "$("$here/containerd.sh" env)"
 [ -x "$CRITEST" ] || "$here/tools.sh" cri >/dev/null
 "$here/containerd.sh" registry
 
-OUT=${CRITEST_OUT:-${TMPDIR:-/tmp}/slrt-critest-$SLRT_CONTAINERD}
+# Beside the daemon's folder, not in it (stop removes that), and named
+# after it, so two instances (SLRT_E2E_DIR) never share reports.
+inst=$(basename "${SLRT_E2E_DIR:-/tmp/slrt-e2e}")
+[ "$inst" = slrt-e2e ] && inst= || inst=$inst-
+OUT=${CRITEST_OUT:-${TMPDIR:-/tmp}/slrt-critest-$inst$SLRT_CONTAINERD}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 # pattern<TAB>reason
