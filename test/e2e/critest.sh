@@ -75,6 +75,12 @@ run() {
 	# namespace (ipcmk) and never remove it: remember what was there.
 	local shm_before
 	shm_before=$(awk 'NR > 1 {print $2}' /proc/sysvipc/shm | sort)
+	# critest hands --parallel 1 to go test as -parallel, which ginkgo
+	# refuses ("Use of go test -parallel") and then runs nothing: one
+	# process is critest without the flag.
+	local par_args=()
+	local par=${CRITEST_PARALLEL:-2}
+	[ "$par" -gt 1 ] && par_args=(--parallel "$par")
 	(
 		cd "$o"
 		# --parallel runs the ginkgo CLI; host-path volumes (os.MkdirTemp)
@@ -84,7 +90,7 @@ run() {
 			--config "$CRICTL_CONFIG" \
 			--runtime-endpoint "unix://$SOCK" --image-endpoint "unix://$SOCK" \
 			--runtime-handler "$h" \
-			--parallel "${CRITEST_PARALLEL:-2}" \
+			${par_args[@]+"${par_args[@]}"} \
 			--report-dir "$o" \
 			--ginkgo.no-color \
 			--ginkgo.json-report "$o/report.json" \
