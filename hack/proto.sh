@@ -106,7 +106,8 @@ WKT="google/protobuf/any.proto google/protobuf/timestamp.proto google/protobuf/e
 LM=""
 for w in $WKT; do LM="$LM,M$w=$LEAN_MOD/wkt;wkt"; done
 LM=${LM#,}${M:+,}$(sed "s#$MOD#$LEAN_MOD#g" <<<"$M")
-rm -rf "$LEAN_OUT"; mkdir -p "$LEAN_OUT"
+# Only the generated files: wire_test.go (the differential test) lives here.
+mkdir -p "$LEAN_OUT"; find "$LEAN_OUT" -name "*.pb.go" -delete
 # shellcheck disable=SC2086
 protoc -I "$SRC" -I /usr/include \
   --slrt_out="$LEAN_OUT" --slrt_opt="module=$LEAN_MOD,$LM" \
