@@ -112,6 +112,10 @@ mkdir -p "$LEAN_OUT"; find "$LEAN_OUT" -name "*.pb.go" -delete
 protoc -I "$SRC" -I /usr/include \
   --slrt_out="$LEAN_OUT" --slrt_opt="module=$LEAN_MOD,$LM" \
   $FILES $WKT
+# The ttrpc framing's own messages (shim/internal/ttrpc/wire.proto, ours).
+protoc -I shim/internal/ttrpc -I /usr/include \
+  --slrt_out=shim/internal/ttrpc --slrt_opt="paths=source_relative,M$(cut -d, -f1 <<<"$LM" | sed 's/^M//')" \
+  wire.proto
 
 # The same acronym fixups containerd applies (ID, IO, ...), so names match
 # containerd/api's and code reads the same.
@@ -132,5 +136,5 @@ cat > "$LEAN_OUT/doc.go" <<DOC
 // well-known types they use. Nothing here links protobuf-go's runtime.
 package pb
 DOC
-gofmt -l "$OUT" "$LEAN_OUT" | xargs -r gofmt -w
+gofmt -l "$OUT" "$LEAN_OUT" shim/internal/ttrpc | xargs -r gofmt -w
 echo "generated into $OUT from containerd/api $API_VERSION"
