@@ -173,7 +173,8 @@ func TestDeadline(t *testing.T) {
 	defer cancel()
 	var got anypb.Any
 	err := c.Call(ctx, svc, "Block", &anypb.Any{}, &got)
-	if st, _ := gstatus.FromError(err); st.Code() != codes.DeadlineExceeded {
+	// Either side's timer may fire first.
+	if st, _ := gstatus.FromError(err); st.Code() != codes.DeadlineExceeded && !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Block past its deadline: %v, want DeadlineExceeded", err)
 	}
 }
