@@ -203,6 +203,11 @@ func genMessage(g *protogen.GeneratedFile, m *protogen.Message) error {
 	}
 	g.P("}")
 	g.P()
+	// Containerd names an event's or option's Any by the message's full
+	// proto name; protoc-gen-go code finds it by reflection, ours says it.
+	g.P("// ProtoName is the message's full proto name, as Any type URLs use it.")
+	g.P("func (*", m.GoIdent, ") ProtoName() string { return ", fmt.Sprintf("%q", m.Desc.FullName()), " }")
+	g.P()
 	genGetters(g, m)
 	genSize(g, m)
 	genAppend(g, m)

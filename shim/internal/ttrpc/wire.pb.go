@@ -19,6 +19,9 @@ type Request struct {
 	Metadata    []*KeyValue
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Request) ProtoName() string { return "slrt.ttrpc.Request" }
+
 func (x *Request) GetService() string {
 	if x != nil {
 		return x.Service
@@ -187,6 +190,9 @@ type Response struct {
 	Payload []byte
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Response) ProtoName() string { return "slrt.ttrpc.Response" }
+
 func (x *Response) GetStatus() *RPCStatus {
 	if x != nil {
 		return x.Status
@@ -289,6 +295,9 @@ type KeyValue struct {
 	Value string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*KeyValue) ProtoName() string { return "slrt.ttrpc.KeyValue" }
+
 func (x *KeyValue) GetKey() string {
 	if x != nil {
 		return x.Key
@@ -387,6 +396,9 @@ type RPCStatus struct {
 	Message string
 	Details []*wkt.Any
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RPCStatus) ProtoName() string { return "slrt.ttrpc.RPCStatus" }
 
 func (x *RPCStatus) GetCode() int32 {
 	if x != nil {

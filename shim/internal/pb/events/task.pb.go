@@ -19,6 +19,9 @@ type TaskCreate struct {
 	Pid         uint32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskCreate) ProtoName() string { return "containerd.events.TaskCreate" }
+
 func (x *TaskCreate) GetContainerID() string {
 	if x != nil {
 		return x.ContainerID
@@ -213,6 +216,9 @@ type TaskStart struct {
 	Pid         uint32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskStart) ProtoName() string { return "containerd.events.TaskStart" }
+
 func (x *TaskStart) GetContainerID() string {
 	if x != nil {
 		return x.ContainerID
@@ -313,6 +319,9 @@ type TaskDelete struct {
 	// the init exec of the task matching `container_id`.
 	ID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskDelete) ProtoName() string { return "containerd.events.TaskDelete" }
 
 func (x *TaskDelete) GetContainerID() string {
 	if x != nil {
@@ -481,6 +490,9 @@ type TaskIO struct {
 	Terminal bool
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskIO) ProtoName() string { return "containerd.events.TaskIO" }
+
 func (x *TaskIO) GetStdin() string {
 	if x != nil {
 		return x.Stdin
@@ -621,6 +633,9 @@ type TaskExit struct {
 	ExitStatus  uint32
 	ExitedAt    *wkt.Timestamp
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskExit) ProtoName() string { return "containerd.events.TaskExit" }
 
 func (x *TaskExit) GetContainerID() string {
 	if x != nil {
@@ -786,6 +801,9 @@ type TaskOOM struct {
 	ContainerID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskOOM) ProtoName() string { return "containerd.events.TaskOOM" }
+
 func (x *TaskOOM) GetContainerID() string {
 	if x != nil {
 		return x.ContainerID
@@ -860,6 +878,9 @@ type TaskExecAdded struct {
 	ContainerID string
 	ExecID      string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskExecAdded) ProtoName() string { return "containerd.events.TaskExecAdded" }
 
 func (x *TaskExecAdded) GetContainerID() string {
 	if x != nil {
@@ -957,6 +978,9 @@ type TaskExecStarted struct {
 	ExecID      string
 	Pid         uint32
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskExecStarted) ProtoName() string { return "containerd.events.TaskExecStarted" }
 
 func (x *TaskExecStarted) GetContainerID() string {
 	if x != nil {
@@ -1074,6 +1098,9 @@ type TaskPaused struct {
 	ContainerID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskPaused) ProtoName() string { return "containerd.events.TaskPaused" }
+
 func (x *TaskPaused) GetContainerID() string {
 	if x != nil {
 		return x.ContainerID
@@ -1147,6 +1174,9 @@ func (x *TaskPaused) MergeWire(b []byte) error {
 type TaskResumed struct {
 	ContainerID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskResumed) ProtoName() string { return "containerd.events.TaskResumed" }
 
 func (x *TaskResumed) GetContainerID() string {
 	if x != nil {
@@ -1222,6 +1252,9 @@ type TaskCheckpointed struct {
 	ContainerID string
 	Checkpoint  string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*TaskCheckpointed) ProtoName() string { return "containerd.events.TaskCheckpointed" }
 
 func (x *TaskCheckpointed) GetContainerID() string {
 	if x != nil {

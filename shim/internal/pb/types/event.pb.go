@@ -16,6 +16,9 @@ type Envelope struct {
 	Event     *wkt.Any
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Envelope) ProtoName() string { return "containerd.types.Envelope" }
+
 func (x *Envelope) GetTimestamp() *wkt.Timestamp {
 	if x != nil {
 		return x.Timestamp

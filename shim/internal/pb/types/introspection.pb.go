@@ -16,6 +16,9 @@ type RuntimeRequest struct {
 	Options *wkt.Any
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RuntimeRequest) ProtoName() string { return "containerd.types.RuntimeRequest" }
+
 func (x *RuntimeRequest) GetRuntimePath() string {
 	if x != nil {
 		return x.RuntimePath
@@ -118,6 +121,9 @@ type RuntimeVersion struct {
 	Revision string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RuntimeVersion) ProtoName() string { return "containerd.types.RuntimeVersion" }
+
 func (x *RuntimeVersion) GetVersion() string {
 	if x != nil {
 		return x.Version
@@ -219,6 +225,9 @@ type RuntimeInfo struct {
 	// Annotations of the shim. Irrelevant to features.Annotations.
 	Annotations map[string]string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RuntimeInfo) ProtoName() string { return "containerd.types.RuntimeInfo" }
 
 func (x *RuntimeInfo) GetName() string {
 	if x != nil {

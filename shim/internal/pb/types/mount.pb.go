@@ -28,6 +28,9 @@ type Mount struct {
 	Options []string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Mount) ProtoName() string { return "containerd.types.Mount" }
+
 func (x *Mount) GetType() string {
 	if x != nil {
 		return x.Type
@@ -169,6 +172,9 @@ type ActiveMount struct {
 	MountPoint string
 	Data       map[string]string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ActiveMount) ProtoName() string { return "containerd.types.ActiveMount" }
 
 func (x *ActiveMount) GetMount() *Mount {
 	if x != nil {
@@ -365,6 +371,9 @@ type ActivationInfo struct {
 	System []*Mount
 	Labels map[string]string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ActivationInfo) ProtoName() string { return "containerd.types.ActivationInfo" }
 
 func (x *ActivationInfo) GetName() string {
 	if x != nil {
@@ -581,6 +590,9 @@ type MountCapabilities struct {
 	// and "format/mkdir/overlay" alike.
 	Transforms []string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MountCapabilities) ProtoName() string { return "containerd.types.MountCapabilities" }
 
 func (x *MountCapabilities) GetTypes() []string {
 	if x != nil {

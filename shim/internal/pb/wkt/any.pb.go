@@ -122,6 +122,9 @@ type Any struct {
 	Value []byte
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Any) ProtoName() string { return "google.protobuf.Any" }
+
 func (x *Any) GetTypeUrl() string {
 	if x != nil {
 		return x.TypeUrl

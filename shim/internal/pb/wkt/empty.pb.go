@@ -18,6 +18,9 @@ import (
 type Empty struct {
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Empty) ProtoName() string { return "google.protobuf.Empty" }
+
 // Size is the length of x's wire encoding.
 func (x *Empty) Size() (n int) {
 	if x == nil {

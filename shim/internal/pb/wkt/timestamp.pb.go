@@ -109,6 +109,9 @@ type Timestamp struct {
 	Nanos int32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Timestamp) ProtoName() string { return "google.protobuf.Timestamp" }
+
 func (x *Timestamp) GetSeconds() int64 {
 	if x != nil {
 		return x.Seconds

@@ -62,6 +62,9 @@ type Process struct {
 	ExitedAt    *wkt.Timestamp
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Process) ProtoName() string { return "containerd.v1.types.Process" }
+
 func (x *Process) GetContainerID() string {
 	if x != nil {
 		return x.ContainerID
@@ -335,6 +338,9 @@ type ProcessInfo struct {
 	// Info varies by platform.
 	Info *wkt.Any
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ProcessInfo) ProtoName() string { return "containerd.v1.types.ProcessInfo" }
 
 func (x *ProcessInfo) GetPid() uint32 {
 	if x != nil {

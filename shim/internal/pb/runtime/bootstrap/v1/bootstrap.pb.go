@@ -112,6 +112,9 @@ type BootstrapParams struct {
 	SocketDir *string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*BootstrapParams) ProtoName() string { return "containerd.runtime.bootstrap.v1.BootstrapParams" }
+
 func (x *BootstrapParams) GetInstanceID() string {
 	if x != nil {
 		return x.InstanceID
@@ -371,6 +374,9 @@ type Extension struct {
 	Value *wkt.Any
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Extension) ProtoName() string { return "containerd.runtime.bootstrap.v1.Extension" }
+
 func (x *Extension) GetValue() *wkt.Any {
 	if x != nil {
 		return x.Value
@@ -473,6 +479,9 @@ type BootstrapResult struct {
 	// simply keep its previous behavior.
 	Extensions []*Extension
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*BootstrapResult) ProtoName() string { return "containerd.runtime.bootstrap.v1.BootstrapResult" }
 
 func (x *BootstrapResult) GetVersion() int32 {
 	if x != nil {

@@ -24,6 +24,9 @@ type CreateTaskRequest struct {
 	Options          *wkt.Any
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CreateTaskRequest) ProtoName() string { return "containerd.task.v3.CreateTaskRequest" }
+
 func (x *CreateTaskRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -301,6 +304,9 @@ type CreateTaskResponse struct {
 	Pid uint32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CreateTaskResponse) ProtoName() string { return "containerd.task.v3.CreateTaskResponse" }
+
 func (x *CreateTaskResponse) GetPid() uint32 {
 	if x != nil {
 		return x.Pid
@@ -375,6 +381,9 @@ type DeleteRequest struct {
 	ID     string
 	ExecID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*DeleteRequest) ProtoName() string { return "containerd.task.v3.DeleteRequest" }
 
 func (x *DeleteRequest) GetID() string {
 	if x != nil {
@@ -472,6 +481,9 @@ type DeleteResponse struct {
 	ExitStatus uint32
 	ExitedAt   *wkt.Timestamp
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*DeleteResponse) ProtoName() string { return "containerd.task.v3.DeleteResponse" }
 
 func (x *DeleteResponse) GetPid() uint32 {
 	if x != nil {
@@ -600,6 +612,9 @@ type ExecProcessRequest struct {
 	Stderr   string
 	Spec     *wkt.Any
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ExecProcessRequest) ProtoName() string { return "containerd.task.v3.ExecProcessRequest" }
 
 func (x *ExecProcessRequest) GetID() string {
 	if x != nil {
@@ -806,6 +821,9 @@ func (x *ExecProcessRequest) MergeWire(b []byte) error {
 type ExecProcessResponse struct {
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ExecProcessResponse) ProtoName() string { return "containerd.task.v3.ExecProcessResponse" }
+
 // Size is the length of x's wire encoding.
 func (x *ExecProcessResponse) Size() (n int) {
 	if x == nil {
@@ -861,6 +879,9 @@ type ResizePtyRequest struct {
 	Width  uint32
 	Height uint32
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ResizePtyRequest) ProtoName() string { return "containerd.task.v3.ResizePtyRequest" }
 
 func (x *ResizePtyRequest) GetID() string {
 	if x != nil {
@@ -1000,6 +1021,9 @@ type StateRequest struct {
 	ExecID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StateRequest) ProtoName() string { return "containerd.task.v3.StateRequest" }
+
 func (x *StateRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -1104,6 +1128,9 @@ type StateResponse struct {
 	ExitedAt   *wkt.Timestamp
 	ExecID     string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StateResponse) ProtoName() string { return "containerd.task.v3.StateResponse" }
 
 func (x *StateResponse) GetID() string {
 	if x != nil {
@@ -1398,6 +1425,9 @@ type KillRequest struct {
 	All    bool
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*KillRequest) ProtoName() string { return "containerd.task.v3.KillRequest" }
+
 func (x *KillRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -1537,6 +1567,9 @@ type CloseIORequest struct {
 	Stdin  bool
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CloseIORequest) ProtoName() string { return "containerd.task.v3.CloseIORequest" }
+
 func (x *CloseIORequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -1653,6 +1686,9 @@ type PidsRequest struct {
 	ID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PidsRequest) ProtoName() string { return "containerd.task.v3.PidsRequest" }
+
 func (x *PidsRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -1726,6 +1762,9 @@ func (x *PidsRequest) MergeWire(b []byte) error {
 type PidsResponse struct {
 	Processes []*task.ProcessInfo
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PidsResponse) ProtoName() string { return "containerd.task.v3.PidsResponse" }
 
 func (x *PidsResponse) GetProcesses() []*task.ProcessInfo {
 	if x != nil {
@@ -1810,6 +1849,9 @@ type CheckpointTaskRequest struct {
 	Path    string
 	Options *wkt.Any
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CheckpointTaskRequest) ProtoName() string { return "containerd.task.v3.CheckpointTaskRequest" }
 
 func (x *CheckpointTaskRequest) GetID() string {
 	if x != nil {
@@ -1934,6 +1976,9 @@ type UpdateTaskRequest struct {
 	Resources   *wkt.Any
 	Annotations map[string]string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*UpdateTaskRequest) ProtoName() string { return "containerd.task.v3.UpdateTaskRequest" }
 
 func (x *UpdateTaskRequest) GetID() string {
 	if x != nil {
@@ -2102,6 +2147,9 @@ type StartRequest struct {
 	ExecID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StartRequest) ProtoName() string { return "containerd.task.v3.StartRequest" }
+
 func (x *StartRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -2197,6 +2245,9 @@ type StartResponse struct {
 	Pid uint32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StartResponse) ProtoName() string { return "containerd.task.v3.StartResponse" }
+
 func (x *StartResponse) GetPid() uint32 {
 	if x != nil {
 		return x.Pid
@@ -2271,6 +2322,9 @@ type WaitRequest struct {
 	ID     string
 	ExecID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*WaitRequest) ProtoName() string { return "containerd.task.v3.WaitRequest" }
 
 func (x *WaitRequest) GetID() string {
 	if x != nil {
@@ -2367,6 +2421,9 @@ type WaitResponse struct {
 	ExitStatus uint32
 	ExitedAt   *wkt.Timestamp
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*WaitResponse) ProtoName() string { return "containerd.task.v3.WaitResponse" }
 
 func (x *WaitResponse) GetExitStatus() uint32 {
 	if x != nil {
@@ -2469,6 +2526,9 @@ type StatsRequest struct {
 	ID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StatsRequest) ProtoName() string { return "containerd.task.v3.StatsRequest" }
+
 func (x *StatsRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -2542,6 +2602,9 @@ func (x *StatsRequest) MergeWire(b []byte) error {
 type StatsResponse struct {
 	Stats *wkt.Any
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*StatsResponse) ProtoName() string { return "containerd.task.v3.StatsResponse" }
 
 func (x *StatsResponse) GetStats() *wkt.Any {
 	if x != nil {
@@ -2623,6 +2686,9 @@ type ConnectRequest struct {
 	ID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ConnectRequest) ProtoName() string { return "containerd.task.v3.ConnectRequest" }
+
 func (x *ConnectRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -2698,6 +2764,9 @@ type ConnectResponse struct {
 	TaskPid uint32
 	Version string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ConnectResponse) ProtoName() string { return "containerd.task.v3.ConnectResponse" }
 
 func (x *ConnectResponse) GetShimPid() uint32 {
 	if x != nil {
@@ -2816,6 +2885,9 @@ type ShutdownRequest struct {
 	Now bool
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ShutdownRequest) ProtoName() string { return "containerd.task.v3.ShutdownRequest" }
+
 func (x *ShutdownRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -2911,6 +2983,9 @@ type PauseRequest struct {
 	ID string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PauseRequest) ProtoName() string { return "containerd.task.v3.PauseRequest" }
+
 func (x *PauseRequest) GetID() string {
 	if x != nil {
 		return x.ID
@@ -2984,6 +3059,9 @@ func (x *PauseRequest) MergeWire(b []byte) error {
 type ResumeRequest struct {
 	ID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ResumeRequest) ProtoName() string { return "containerd.task.v3.ResumeRequest" }
 
 func (x *ResumeRequest) GetID() string {
 	if x != nil {

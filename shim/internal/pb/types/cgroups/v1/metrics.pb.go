@@ -20,6 +20,9 @@ type Metrics struct {
 	MemoryOomControl *MemoryOomControl
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Metrics) ProtoName() string { return "slrt.cgroups.v1.Metrics" }
+
 func (x *Metrics) GetHugetlb() []*HugetlbStat {
 	if x != nil {
 		return x.Hugetlb
@@ -323,6 +326,9 @@ type HugetlbStat struct {
 	Pagesize string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*HugetlbStat) ProtoName() string { return "slrt.cgroups.v1.HugetlbStat" }
+
 func (x *HugetlbStat) GetUsage() uint64 {
 	if x != nil {
 		return x.Usage
@@ -461,6 +467,9 @@ type PidsStat struct {
 	Limit   uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PidsStat) ProtoName() string { return "slrt.cgroups.v1.PidsStat" }
+
 func (x *PidsStat) GetCurrent() uint64 {
 	if x != nil {
 		return x.Current
@@ -556,6 +565,9 @@ type CPUStat struct {
 	Usage      *CPUUsage
 	Throttling *Throttle
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CPUStat) ProtoName() string { return "slrt.cgroups.v1.CPUStat" }
 
 func (x *CPUStat) GetUsage() *CPUUsage {
 	if x != nil {
@@ -667,6 +679,9 @@ type CPUUsage struct {
 	User   uint64
 	PerCpu []uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CPUUsage) ProtoName() string { return "slrt.cgroups.v1.CPUUsage" }
 
 func (x *CPUUsage) GetTotal() uint64 {
 	if x != nil {
@@ -843,6 +858,9 @@ type Throttle struct {
 	ThrottledTime    uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Throttle) ProtoName() string { return "slrt.cgroups.v1.Throttle" }
+
 func (x *Throttle) GetPeriods() uint64 {
 	if x != nil {
 		return x.Periods
@@ -993,6 +1011,9 @@ type MemoryStat struct {
 	Kernel                  *MemoryEntry
 	KernelTcp               *MemoryEntry
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MemoryStat) ProtoName() string { return "slrt.cgroups.v1.MemoryStat" }
 
 func (x *MemoryStat) GetCache() uint64 {
 	if x != nil {
@@ -1830,6 +1851,9 @@ type MemoryEntry struct {
 	Failcnt uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MemoryEntry) ProtoName() string { return "slrt.cgroups.v1.MemoryEntry" }
+
 func (x *MemoryEntry) GetLimit() uint64 {
 	if x != nil {
 		return x.Limit
@@ -1969,6 +1993,9 @@ type MemoryOomControl struct {
 	OomKill        uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MemoryOomControl) ProtoName() string { return "slrt.cgroups.v1.MemoryOomControl" }
+
 func (x *MemoryOomControl) GetOomKillDisable() uint64 {
 	if x != nil {
 		return x.OomKillDisable
@@ -2091,6 +2118,9 @@ type BlkIOStat struct {
 	IoTimeRecursive         []*BlkIOEntry
 	SectorsRecursive        []*BlkIOEntry
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*BlkIOStat) ProtoName() string { return "slrt.cgroups.v1.BlkIOStat" }
 
 func (x *BlkIOStat) GetIoServiceBytesRecursive() []*BlkIOEntry {
 	if x != nil {
@@ -2381,6 +2411,9 @@ type BlkIOEntry struct {
 	Value  uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*BlkIOEntry) ProtoName() string { return "slrt.cgroups.v1.BlkIOEntry" }
+
 func (x *BlkIOEntry) GetOp() string {
 	if x != nil {
 		return x.Op
@@ -2540,6 +2573,9 @@ type RdmaStat struct {
 	Limit   []*RdmaEntry
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RdmaStat) ProtoName() string { return "slrt.cgroups.v1.RdmaStat" }
+
 func (x *RdmaStat) GetCurrent() []*RdmaEntry {
 	if x != nil {
 		return x.Current
@@ -2652,6 +2688,9 @@ type RdmaEntry struct {
 	HcaHandles uint32
 	HcaObjects uint32
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RdmaEntry) ProtoName() string { return "slrt.cgroups.v1.RdmaEntry" }
 
 func (x *RdmaEntry) GetDevice() string {
 	if x != nil {
@@ -2776,6 +2815,9 @@ type NetworkStat struct {
 	TxErrors  uint64
 	TxDropped uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*NetworkStat) ProtoName() string { return "slrt.cgroups.v1.NetworkStat" }
 
 func (x *NetworkStat) GetName() string {
 	if x != nil {
@@ -3028,6 +3070,9 @@ type CgroupStats struct {
 	// number of tasks waiting on IO
 	NrIoWait uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CgroupStats) ProtoName() string { return "slrt.cgroups.v1.CgroupStats" }
 
 func (x *CgroupStats) GetNrSleeping() uint64 {
 	if x != nil {

@@ -20,6 +20,9 @@ type Metrics struct {
 	Network      []*NetworkStat
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Metrics) ProtoName() string { return "slrt.cgroups.v2.Metrics" }
+
 func (x *Metrics) GetPids() *PidsStat {
 	if x != nil {
 		return x.Pids
@@ -296,6 +299,9 @@ type PSIData struct {
 	Total  uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PSIData) ProtoName() string { return "slrt.cgroups.v2.PSIData" }
+
 func (x *PSIData) GetAvg10() float64 {
 	if x != nil {
 		return x.Avg10
@@ -434,6 +440,9 @@ type PSIStats struct {
 	Full *PSIData
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PSIStats) ProtoName() string { return "slrt.cgroups.v2.PSIStats" }
+
 func (x *PSIStats) GetSome() *PSIData {
 	if x != nil {
 		return x.Some
@@ -542,6 +551,9 @@ type PidsStat struct {
 	Limit   uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*PidsStat) ProtoName() string { return "slrt.cgroups.v2.PidsStat" }
+
 func (x *PidsStat) GetCurrent() uint64 {
 	if x != nil {
 		return x.Current
@@ -644,6 +656,9 @@ type CPUStat struct {
 	NrBursts      uint64
 	BurstUsec     uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CPUStat) ProtoName() string { return "slrt.cgroups.v2.CPUStat" }
 
 func (x *CPUStat) GetUsageUsec() uint64 {
 	if x != nil {
@@ -929,6 +944,9 @@ type MemoryStat struct {
 	SwapMaxUsage          uint64
 	Psi                   *PSIStats
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MemoryStat) ProtoName() string { return "slrt.cgroups.v2.MemoryStat" }
 
 func (x *MemoryStat) GetAnon() uint64 {
 	if x != nil {
@@ -1792,6 +1810,9 @@ type MemoryEvents struct {
 	OomGroupKill uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*MemoryEvents) ProtoName() string { return "slrt.cgroups.v2.MemoryEvents" }
+
 func (x *MemoryEvents) GetLow() uint64 {
 	if x != nil {
 		return x.Low
@@ -1972,6 +1993,9 @@ type RdmaStat struct {
 	Limit   []*RdmaEntry
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RdmaStat) ProtoName() string { return "slrt.cgroups.v2.RdmaStat" }
+
 func (x *RdmaStat) GetCurrent() []*RdmaEntry {
 	if x != nil {
 		return x.Current
@@ -2084,6 +2108,9 @@ type RdmaEntry struct {
 	HcaHandles uint32
 	HcaObjects uint32
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*RdmaEntry) ProtoName() string { return "slrt.cgroups.v2.RdmaEntry" }
 
 func (x *RdmaEntry) GetDevice() string {
 	if x != nil {
@@ -2202,6 +2229,9 @@ type IOStat struct {
 	Psi   *PSIStats
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*IOStat) ProtoName() string { return "slrt.cgroups.v2.IOStat" }
+
 func (x *IOStat) GetUsage() []*IOEntry {
 	if x != nil {
 		return x.Usage
@@ -2315,6 +2345,9 @@ type IOEntry struct {
 	Rios   uint64
 	Wios   uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*IOEntry) ProtoName() string { return "slrt.cgroups.v2.IOEntry" }
 
 func (x *IOEntry) GetMajor() uint64 {
 	if x != nil {
@@ -2498,6 +2531,9 @@ type HugeTlbStat struct {
 	Failcnt  uint64
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*HugeTlbStat) ProtoName() string { return "slrt.cgroups.v2.HugeTlbStat" }
+
 func (x *HugeTlbStat) GetCurrent() uint64 {
 	if x != nil {
 		return x.Current
@@ -2642,6 +2678,9 @@ type NetworkStat struct {
 	TxErrors  uint64
 	TxDropped uint64
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*NetworkStat) ProtoName() string { return "slrt.cgroups.v2.NetworkStat" }
 
 func (x *NetworkStat) GetName() string {
 	if x != nil {

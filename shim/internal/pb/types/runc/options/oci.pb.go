@@ -36,6 +36,9 @@ type Options struct {
 	TaskApiVersion uint32
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*Options) ProtoName() string { return "containerd.runc.v1.Options" }
+
 func (x *Options) GetNoPivotRoot() bool {
 	if x != nil {
 		return x.NoPivotRoot
@@ -360,6 +363,9 @@ type CheckpointOptions struct {
 	ParentPath string
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*CheckpointOptions) ProtoName() string { return "containerd.runc.v1.CheckpointOptions" }
+
 func (x *CheckpointOptions) GetExit() bool {
 	if x != nil {
 		return x.Exit
@@ -625,6 +631,9 @@ type ProcessDetails struct {
 	// exec process id if the process is managed by a shim
 	ExecID string
 }
+
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ProcessDetails) ProtoName() string { return "containerd.runc.v1.ProcessDetails" }
 
 func (x *ProcessDetails) GetExecID() string {
 	if x != nil {

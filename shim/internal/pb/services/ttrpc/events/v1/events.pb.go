@@ -13,6 +13,11 @@ type ForwardRequest struct {
 	Envelope *types.Envelope
 }
 
+// ProtoName is the message's full proto name, as Any type URLs use it.
+func (*ForwardRequest) ProtoName() string {
+	return "containerd.services.events.ttrpc.v1.ForwardRequest"
+}
+
 func (x *ForwardRequest) GetEnvelope() *types.Envelope {
 	if x != nil {
 		return x.Envelope
