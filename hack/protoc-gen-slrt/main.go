@@ -32,6 +32,7 @@ import (
 
 const protowirePkg = protogen.GoImportPath("google.golang.org/protobuf/encoding/protowire")
 const mathPkg = protogen.GoImportPath("math")
+const wirePkg = protogen.GoImportPath("github.com/slrt/slrt/shim/internal/pb/wire")
 
 func main() {
 	protogen.Options{}.Run(func(gen *protogen.Plugin) error {
@@ -623,6 +624,11 @@ func skip(g *protogen.GeneratedFile, name string) {
 
 // errf is an expression wrapping error expression err with the name of the
 // message or field being decoded, so a bad request says where it is bad.
+// The helpers live in shim/internal/pb/wire: one call per field is smaller
+// than an fmt.Errorf each.
 func errf(g *protogen.GeneratedFile, name, err string) string {
-	return g.QualifiedGoIdent(protogen.GoIdent{GoName: "Errorf", GoImportPath: "fmt"}) + "(" + fmt.Sprintf("%q", name+": %w") + ", " + err + ")"
+	if pe := g.QualifiedGoIdent(protowirePkg.Ident("ParseError")) + "(n)"; err == pe {
+		return g.QualifiedGoIdent(wirePkg.Ident("Fail")) + "(" + fmt.Sprintf("%q", name) + ", n)"
+	}
+	return g.QualifiedGoIdent(wirePkg.Ident("Wrap")) + "(" + fmt.Sprintf("%q", name) + ", " + err + ")"
 }

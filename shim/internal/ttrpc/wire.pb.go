@@ -4,7 +4,7 @@
 package ttrpc
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -127,35 +127,35 @@ func (x *Request) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.ttrpc.Request: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.ttrpc.Request", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request.service: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request.service", n)
 			}
 			x.Service = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request.method: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request.method", n)
 			}
 			x.Method = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request.payload: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request.payload", n)
 			}
 			x.Payload = append([]byte{}, v...)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request.timeout_nano: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request.timeout_nano", n)
 			}
 			x.TimeoutNano = int64(u)
 			b = b[n:]
@@ -163,20 +163,20 @@ func (x *Request) MergeWire(b []byte) error {
 			var e *KeyValue
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request.metadata: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request.metadata", n)
 			}
 			if e == nil {
 				e = new(KeyValue)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.ttrpc.Request.metadata: %w", err)
+				return wire.Wrap("slrt.ttrpc.Request.metadata", err)
 			}
 			b = b[n:]
 			x.Metadata = append(x.Metadata, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Request: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Request", n)
 			}
 			b = b[n:]
 		}
@@ -256,33 +256,33 @@ func (x *Response) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.ttrpc.Response: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.ttrpc.Response", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Response.status: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Response.status", n)
 			}
 			if x.Status == nil {
 				x.Status = new(RPCStatus)
 			}
 			if err := x.Status.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.ttrpc.Response.status: %w", err)
+				return wire.Wrap("slrt.ttrpc.Response.status", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Response.payload: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Response.payload", n)
 			}
 			x.Payload = append([]byte{}, v...)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.Response: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.Response", n)
 			}
 			b = b[n:]
 		}
@@ -360,28 +360,28 @@ func (x *KeyValue) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.ttrpc.KeyValue: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.ttrpc.KeyValue", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.KeyValue.key: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.KeyValue.key", n)
 			}
 			x.Key = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.KeyValue.value: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.KeyValue.value", n)
 			}
 			x.Value = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.KeyValue: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.KeyValue", n)
 			}
 			b = b[n:]
 		}
@@ -477,21 +477,21 @@ func (x *RPCStatus) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.ttrpc.RPCStatus: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.ttrpc.RPCStatus", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.RPCStatus.code: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.RPCStatus.code", n)
 			}
 			x.Code = int32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.RPCStatus.message: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.RPCStatus.message", n)
 			}
 			x.Message = string(v)
 			b = b[n:]
@@ -499,20 +499,20 @@ func (x *RPCStatus) MergeWire(b []byte) error {
 			var e *wkt.Any
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.RPCStatus.details: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.RPCStatus.details", n)
 			}
 			if e == nil {
 				e = new(wkt.Any)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.ttrpc.RPCStatus.details: %w", err)
+				return wire.Wrap("slrt.ttrpc.RPCStatus.details", err)
 			}
 			b = b[n:]
 			x.Details = append(x.Details, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.ttrpc.RPCStatus: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.ttrpc.RPCStatus", n)
 			}
 			b = b[n:]
 		}

@@ -4,8 +4,8 @@
 package events
 
 import (
-	fmt "fmt"
 	types "github.com/slrt/slrt/shim/internal/pb/types"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -142,21 +142,21 @@ func (x *TaskCreate) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskCreate: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskCreate", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.bundle: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.bundle", n)
 			}
 			x.Bundle = string(v)
 			b = b[n:]
@@ -164,46 +164,46 @@ func (x *TaskCreate) MergeWire(b []byte) error {
 			var e *types.Mount
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.rootfs: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.rootfs", n)
 			}
 			if e == nil {
 				e = new(types.Mount)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.events.TaskCreate.rootfs: %w", err)
+				return wire.Wrap("containerd.events.TaskCreate.rootfs", err)
 			}
 			b = b[n:]
 			x.Rootfs = append(x.Rootfs, e)
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.io: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.io", n)
 			}
 			if x.IO == nil {
 				x.IO = new(TaskIO)
 			}
 			if err := x.IO.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.events.TaskCreate.io: %w", err)
+				return wire.Wrap("containerd.events.TaskCreate.io", err)
 			}
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.checkpoint", n)
 			}
 			x.Checkpoint = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCreate: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCreate", n)
 			}
 			b = b[n:]
 		}
@@ -281,28 +281,28 @@ func (x *TaskStart) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskStart: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskStart", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskStart.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskStart.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskStart.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskStart.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskStart: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskStart", n)
 			}
 			b = b[n:]
 		}
@@ -428,54 +428,54 @@ func (x *TaskDelete) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskDelete: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskDelete", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.events.TaskDelete.exited_at: %w", err)
+				return wire.Wrap("containerd.events.TaskDelete.exited_at", err)
 			}
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskDelete: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskDelete", n)
 			}
 			b = b[n:]
 		}
@@ -583,42 +583,42 @@ func (x *TaskIO) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskIO: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskIO", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskIO.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskIO.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskIO.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskIO.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskIO.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskIO.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskIO.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskIO.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskIO: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskIO", n)
 			}
 			b = b[n:]
 		}
@@ -742,54 +742,54 @@ func (x *TaskExit) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskExit: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskExit", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.events.TaskExit.exited_at: %w", err)
+				return wire.Wrap("containerd.events.TaskExit.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExit: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExit", n)
 			}
 			b = b[n:]
 		}
@@ -852,21 +852,21 @@ func (x *TaskOOM) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskOOM: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskOOM", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskOOM.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskOOM.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskOOM: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskOOM", n)
 			}
 			b = b[n:]
 		}
@@ -944,28 +944,28 @@ func (x *TaskExecAdded) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskExecAdded: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskExecAdded", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecAdded.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecAdded.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecAdded.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecAdded.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecAdded: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecAdded", n)
 			}
 			b = b[n:]
 		}
@@ -1058,35 +1058,35 @@ func (x *TaskExecStarted) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskExecStarted: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskExecStarted", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecStarted.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecStarted.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecStarted.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecStarted.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecStarted.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecStarted.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskExecStarted: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskExecStarted", n)
 			}
 			b = b[n:]
 		}
@@ -1149,21 +1149,21 @@ func (x *TaskPaused) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskPaused: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskPaused", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskPaused.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskPaused.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskPaused: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskPaused", n)
 			}
 			b = b[n:]
 		}
@@ -1226,21 +1226,21 @@ func (x *TaskResumed) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskResumed: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskResumed", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskResumed.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskResumed.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskResumed: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskResumed", n)
 			}
 			b = b[n:]
 		}
@@ -1318,28 +1318,28 @@ func (x *TaskCheckpointed) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.events.TaskCheckpointed: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.events.TaskCheckpointed", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCheckpointed.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCheckpointed.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCheckpointed.checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCheckpointed.checkpoint", n)
 			}
 			x.Checkpoint = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.events.TaskCheckpointed: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.events.TaskCheckpointed", n)
 			}
 			b = b[n:]
 		}

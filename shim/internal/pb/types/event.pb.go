@@ -4,7 +4,7 @@
 package types
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -111,52 +111,52 @@ func (x *Envelope) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.Envelope: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.Envelope", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Envelope.timestamp: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Envelope.timestamp", n)
 			}
 			if x.Timestamp == nil {
 				x.Timestamp = new(wkt.Timestamp)
 			}
 			if err := x.Timestamp.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.Envelope.timestamp: %w", err)
+				return wire.Wrap("containerd.types.Envelope.timestamp", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Envelope.namespace: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Envelope.namespace", n)
 			}
 			x.Namespace = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Envelope.topic: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Envelope.topic", n)
 			}
 			x.Topic = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Envelope.event: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Envelope.event", n)
 			}
 			if x.Event == nil {
 				x.Event = new(wkt.Any)
 			}
 			if err := x.Event.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.Envelope.event: %w", err)
+				return wire.Wrap("containerd.types.Envelope.event", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Envelope: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Envelope", n)
 			}
 			b = b[n:]
 		}

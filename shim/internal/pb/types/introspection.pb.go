@@ -4,7 +4,7 @@
 package types
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -82,33 +82,33 @@ func (x *RuntimeRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.RuntimeRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.RuntimeRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeRequest.runtime_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeRequest.runtime_path", n)
 			}
 			x.RuntimePath = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeRequest.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeRequest.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.RuntimeRequest.options: %w", err)
+				return wire.Wrap("containerd.types.RuntimeRequest.options", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeRequest", n)
 			}
 			b = b[n:]
 		}
@@ -186,28 +186,28 @@ func (x *RuntimeVersion) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.RuntimeVersion: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.RuntimeVersion", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeVersion.version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeVersion.version", n)
 			}
 			x.Version = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeVersion.revision: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeVersion.revision", n)
 			}
 			x.Revision = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeVersion: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeVersion", n)
 			}
 			b = b[n:]
 		}
@@ -341,57 +341,57 @@ func (x *RuntimeInfo) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.RuntimeInfo: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.RuntimeInfo", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo.name: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo.name", n)
 			}
 			x.Name = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo.version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo.version", n)
 			}
 			if x.Version == nil {
 				x.Version = new(RuntimeVersion)
 			}
 			if err := x.Version.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.RuntimeInfo.version: %w", err)
+				return wire.Wrap("containerd.types.RuntimeInfo.version", err)
 			}
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.RuntimeInfo.options: %w", err)
+				return wire.Wrap("containerd.types.RuntimeInfo.options", err)
 			}
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo.features: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo.features", n)
 			}
 			if x.Features == nil {
 				x.Features = new(wkt.Any)
 			}
 			if err := x.Features.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.RuntimeInfo.features: %w", err)
+				return wire.Wrap("containerd.types.RuntimeInfo.features", err)
 			}
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo.annotations: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo.annotations", n)
 			}
 			b = b[n:]
 			var mk string
@@ -400,28 +400,28 @@ func (x *RuntimeInfo) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.types.RuntimeInfo.annotations: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.types.RuntimeInfo.annotations", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.RuntimeInfo.AnnotationsEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.RuntimeInfo.AnnotationsEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.RuntimeInfo.AnnotationsEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.RuntimeInfo.AnnotationsEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.RuntimeInfo.annotations: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.RuntimeInfo.annotations", n)
 						}
 						b = b[n:]
 					}
@@ -437,7 +437,7 @@ func (x *RuntimeInfo) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.RuntimeInfo: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.RuntimeInfo", n)
 			}
 			b = b[n:]
 		}

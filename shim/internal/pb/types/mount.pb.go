@@ -4,7 +4,7 @@
 package types
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -121,28 +121,28 @@ func (x *Mount) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.Mount: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.Mount", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Mount.type: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Mount.type", n)
 			}
 			x.Type = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Mount.source: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Mount.source", n)
 			}
 			x.Source = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Mount.target: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Mount.target", n)
 			}
 			x.Target = string(v)
 			b = b[n:]
@@ -150,7 +150,7 @@ func (x *Mount) MergeWire(b []byte) error {
 			var e string
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Mount.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Mount.options", n)
 			}
 			e = string(v)
 			b = b[n:]
@@ -158,7 +158,7 @@ func (x *Mount) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.Mount: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.Mount", n)
 			}
 			b = b[n:]
 		}
@@ -273,45 +273,45 @@ func (x *ActiveMount) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.ActiveMount: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.ActiveMount", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActiveMount.mount: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActiveMount.mount", n)
 			}
 			if x.Mount == nil {
 				x.Mount = new(Mount)
 			}
 			if err := x.Mount.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.ActiveMount.mount: %w", err)
+				return wire.Wrap("containerd.types.ActiveMount.mount", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActiveMount.mounted_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActiveMount.mounted_at", n)
 			}
 			if x.MountedAt == nil {
 				x.MountedAt = new(wkt.Timestamp)
 			}
 			if err := x.MountedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.ActiveMount.mounted_at: %w", err)
+				return wire.Wrap("containerd.types.ActiveMount.mounted_at", err)
 			}
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActiveMount.mount_point: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActiveMount.mount_point", n)
 			}
 			x.MountPoint = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActiveMount.data: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActiveMount.data", n)
 			}
 			b = b[n:]
 			var mk string
@@ -320,28 +320,28 @@ func (x *ActiveMount) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.types.ActiveMount.data: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.types.ActiveMount.data", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActiveMount.DataEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActiveMount.DataEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActiveMount.DataEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActiveMount.DataEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActiveMount.data: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActiveMount.data", n)
 						}
 						b = b[n:]
 					}
@@ -357,7 +357,7 @@ func (x *ActiveMount) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActiveMount: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActiveMount", n)
 			}
 			b = b[n:]
 		}
@@ -472,14 +472,14 @@ func (x *ActivationInfo) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.ActivationInfo: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.ActivationInfo", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActivationInfo.name: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActivationInfo.name", n)
 			}
 			x.Name = string(v)
 			b = b[n:]
@@ -487,13 +487,13 @@ func (x *ActivationInfo) MergeWire(b []byte) error {
 			var e *ActiveMount
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActivationInfo.active: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActivationInfo.active", n)
 			}
 			if e == nil {
 				e = new(ActiveMount)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.ActivationInfo.active: %w", err)
+				return wire.Wrap("containerd.types.ActivationInfo.active", err)
 			}
 			b = b[n:]
 			x.Active = append(x.Active, e)
@@ -501,20 +501,20 @@ func (x *ActivationInfo) MergeWire(b []byte) error {
 			var e *Mount
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActivationInfo.system: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActivationInfo.system", n)
 			}
 			if e == nil {
 				e = new(Mount)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.types.ActivationInfo.system: %w", err)
+				return wire.Wrap("containerd.types.ActivationInfo.system", err)
 			}
 			b = b[n:]
 			x.System = append(x.System, e)
 		case num == 4 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActivationInfo.labels: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActivationInfo.labels", n)
 			}
 			b = b[n:]
 			var mk string
@@ -523,28 +523,28 @@ func (x *ActivationInfo) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.types.ActivationInfo.labels: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.types.ActivationInfo.labels", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActivationInfo.LabelsEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActivationInfo.LabelsEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActivationInfo.LabelsEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActivationInfo.LabelsEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.types.ActivationInfo.labels: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.types.ActivationInfo.labels", n)
 						}
 						b = b[n:]
 					}
@@ -560,7 +560,7 @@ func (x *ActivationInfo) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.ActivationInfo: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.ActivationInfo", n)
 			}
 			b = b[n:]
 		}
@@ -656,7 +656,7 @@ func (x *MountCapabilities) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.types.MountCapabilities: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.types.MountCapabilities", n)
 		}
 		b = b[n:]
 		switch {
@@ -664,7 +664,7 @@ func (x *MountCapabilities) MergeWire(b []byte) error {
 			var e string
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.MountCapabilities.types: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.MountCapabilities.types", n)
 			}
 			e = string(v)
 			b = b[n:]
@@ -673,7 +673,7 @@ func (x *MountCapabilities) MergeWire(b []byte) error {
 			var e string
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.MountCapabilities.transforms: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.MountCapabilities.transforms", n)
 			}
 			e = string(v)
 			b = b[n:]
@@ -681,7 +681,7 @@ func (x *MountCapabilities) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.types.MountCapabilities: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.types.MountCapabilities", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package wkt
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -187,28 +187,28 @@ func (x *Any) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("google.protobuf.Any: %w", protowire.ParseError(n))
+			return wire.Fail("google.protobuf.Any", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Any.type_url: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Any.type_url", n)
 			}
 			x.TypeUrl = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Any.value: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Any.value", n)
 			}
 			x.Value = append([]byte{}, v...)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Any: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Any", n)
 			}
 			b = b[n:]
 		}

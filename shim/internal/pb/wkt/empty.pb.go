@@ -4,7 +4,7 @@
 package wkt
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -55,14 +55,14 @@ func (x *Empty) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("google.protobuf.Empty: %w", protowire.ParseError(n))
+			return wire.Fail("google.protobuf.Empty", n)
 		}
 		b = b[n:]
 		switch {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Empty: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Empty", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package wkt
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -174,28 +174,28 @@ func (x *Timestamp) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("google.protobuf.Timestamp: %w", protowire.ParseError(n))
+			return wire.Fail("google.protobuf.Timestamp", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Timestamp.seconds: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Timestamp.seconds", n)
 			}
 			x.Seconds = int64(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Timestamp.nanos: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Timestamp.nanos", n)
 			}
 			x.Nanos = int32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("google.protobuf.Timestamp: %w", protowire.ParseError(n))
+				return wire.Fail("google.protobuf.Timestamp", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package task
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 	strconv "strconv"
@@ -240,89 +240,89 @@ func (x *Process) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.v1.types.Process: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.v1.types.Process", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.container_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.container_id", n)
 			}
 			x.ContainerID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.status", n)
 			}
 			x.Status = Status(int32(u))
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.v1.types.Process.exited_at: %w", err)
+				return wire.Wrap("containerd.v1.types.Process.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.Process: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.Process", n)
 			}
 			b = b[n:]
 		}
@@ -405,33 +405,33 @@ func (x *ProcessInfo) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.v1.types.ProcessInfo: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.v1.types.ProcessInfo", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.ProcessInfo.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.ProcessInfo.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.ProcessInfo.info: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.ProcessInfo.info", n)
 			}
 			if x.Info == nil {
 				x.Info = new(wkt.Any)
 			}
 			if err := x.Info.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.v1.types.ProcessInfo.info: %w", err)
+				return wire.Wrap("containerd.v1.types.ProcessInfo.info", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.v1.types.ProcessInfo: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.v1.types.ProcessInfo", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package bootstrap
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 	strconv "strconv"
@@ -276,56 +276,56 @@ func (x *BootstrapParams) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.instance_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.instance_id", n)
 			}
 			x.InstanceID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.namespace: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.namespace", n)
 			}
 			x.Namespace = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.log_level: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.log_level", n)
 			}
 			x.LogLevel = LogLevel(int32(u))
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_version", n)
 			}
 			x.ContainerdVersion = string(v)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_ttrpc_address: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_ttrpc_address", n)
 			}
 			x.ContainerdTtrpcAddress = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_grpc_address: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_grpc_address", n)
 			}
 			x.ContainerdGrpcAddress = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_binary: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.containerd_binary", n)
 			}
 			x.ContainerdBinary = string(v)
 			b = b[n:]
@@ -333,13 +333,13 @@ func (x *BootstrapParams) MergeWire(b []byte) error {
 			var e *Extension
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.extensions: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.extensions", n)
 			}
 			if e == nil {
 				e = new(Extension)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.extensions: %w", err)
+				return wire.Wrap("containerd.runtime.bootstrap.v1.BootstrapParams.extensions", err)
 			}
 			b = b[n:]
 			x.Extensions = append(x.Extensions, e)
@@ -347,7 +347,7 @@ func (x *BootstrapParams) MergeWire(b []byte) error {
 			var e string
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams.socket_dir: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams.socket_dir", n)
 			}
 			e = string(v)
 			b = b[n:]
@@ -355,7 +355,7 @@ func (x *BootstrapParams) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapParams: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapParams", n)
 			}
 			b = b[n:]
 		}
@@ -426,26 +426,26 @@ func (x *Extension) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runtime.bootstrap.v1.Extension: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runtime.bootstrap.v1.Extension", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.Extension.value: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.Extension.value", n)
 			}
 			if x.Value == nil {
 				x.Value = new(wkt.Any)
 			}
 			if err := x.Value.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.Extension.value: %w", err)
+				return wire.Wrap("containerd.runtime.bootstrap.v1.Extension.value", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.Extension: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.Extension", n)
 			}
 			b = b[n:]
 		}
@@ -618,35 +618,35 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.version", n)
 			}
 			x.Version = int32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.address: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.address", n)
 			}
 			x.Address = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.protocol: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.protocol", n)
 			}
 			x.Protocol = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			p, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities", n)
 			}
 			b = b[n:]
 			for len(p) > 0 {
@@ -655,7 +655,7 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 					b := p
 					u, n := protowire.ConsumeVarint(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities", n)
 					}
 					e = Capability(int32(u))
 					b = b[n:]
@@ -670,7 +670,7 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 			var e Capability
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.capabilities", n)
 			}
 			e = Capability(int32(u))
 			b = b[n:]
@@ -678,7 +678,7 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 		case num == 5 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.metadata: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.metadata", n)
 			}
 			b = b[n:]
 			var mk string
@@ -687,28 +687,28 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.metadata: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.metadata", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.MetadataEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.MetadataEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.MetadataEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.MetadataEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.metadata: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.metadata", n)
 						}
 						b = b[n:]
 					}
@@ -725,20 +725,20 @@ func (x *BootstrapResult) MergeWire(b []byte) error {
 			var e *Extension
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.extensions: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult.extensions", n)
 			}
 			if e == nil {
 				e = new(Extension)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult.extensions: %w", err)
+				return wire.Wrap("containerd.runtime.bootstrap.v1.BootstrapResult.extensions", err)
 			}
 			b = b[n:]
 			x.Extensions = append(x.Extensions, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runtime.bootstrap.v1.BootstrapResult: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runtime.bootstrap.v1.BootstrapResult", n)
 			}
 			b = b[n:]
 		}

@@ -4,9 +4,9 @@
 package task
 
 import (
-	fmt "fmt"
 	types "github.com/slrt/slrt/shim/internal/pb/types"
 	task "github.com/slrt/slrt/shim/internal/pb/types/task"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -203,21 +203,21 @@ func (x *CreateTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.CreateTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.CreateTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.bundle: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.bundle", n)
 			}
 			x.Bundle = string(v)
 			b = b[n:]
@@ -225,74 +225,74 @@ func (x *CreateTaskRequest) MergeWire(b []byte) error {
 			var e *types.Mount
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.rootfs: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.rootfs", n)
 			}
 			if e == nil {
 				e = new(types.Mount)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.rootfs: %w", err)
+				return wire.Wrap("containerd.task.v2.CreateTaskRequest.rootfs", err)
 			}
 			b = b[n:]
 			x.Rootfs = append(x.Rootfs, e)
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.checkpoint", n)
 			}
 			x.Checkpoint = string(v)
 			b = b[n:]
 		case num == 9 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.parent_checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.parent_checkpoint", n)
 			}
 			x.ParentCheckpoint = string(v)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest.options: %w", err)
+				return wire.Wrap("containerd.task.v2.CreateTaskRequest.options", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -355,21 +355,21 @@ func (x *CreateTaskResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.CreateTaskResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.CreateTaskResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CreateTaskResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CreateTaskResponse", n)
 			}
 			b = b[n:]
 		}
@@ -447,28 +447,28 @@ func (x *DeleteRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.DeleteRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.DeleteRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteRequest", n)
 			}
 			b = b[n:]
 		}
@@ -562,40 +562,40 @@ func (x *DeleteResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.DeleteResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.DeleteResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.DeleteResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v2.DeleteResponse.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.DeleteResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.DeleteResponse", n)
 			}
 			b = b[n:]
 		}
@@ -749,68 +749,68 @@ func (x *ExecProcessRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ExecProcessRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ExecProcessRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.spec: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest.spec", n)
 			}
 			if x.Spec == nil {
 				x.Spec = new(wkt.Any)
 			}
 			if err := x.Spec.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest.spec: %w", err)
+				return wire.Wrap("containerd.task.v2.ExecProcessRequest.spec", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessRequest", n)
 			}
 			b = b[n:]
 		}
@@ -858,14 +858,14 @@ func (x *ExecProcessResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ExecProcessResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ExecProcessResponse", n)
 		}
 		b = b[n:]
 		switch {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ExecProcessResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ExecProcessResponse", n)
 			}
 			b = b[n:]
 		}
@@ -973,42 +973,42 @@ func (x *ResizePtyRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ResizePtyRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ResizePtyRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResizePtyRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResizePtyRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResizePtyRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResizePtyRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResizePtyRequest.width: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResizePtyRequest.width", n)
 			}
 			x.Width = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResizePtyRequest.height: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResizePtyRequest.height", n)
 			}
 			x.Height = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResizePtyRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResizePtyRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1086,28 +1086,28 @@ func (x *StateRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StateRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StateRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1321,96 +1321,96 @@ func (x *StateResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StateResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StateResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.bundle: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.bundle", n)
 			}
 			x.Bundle = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.status", n)
 			}
 			x.Status = task.Status(int32(u))
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.StateResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v2.StateResponse.exited_at", err)
 			}
 			b = b[n:]
 		case num == 11 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StateResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StateResponse", n)
 			}
 			b = b[n:]
 		}
@@ -1518,42 +1518,42 @@ func (x *KillRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.KillRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.KillRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.KillRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.KillRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.KillRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.KillRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.KillRequest.signal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.KillRequest.signal", n)
 			}
 			x.Signal = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.KillRequest.all: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.KillRequest.all", n)
 			}
 			x.All = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.KillRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.KillRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1646,35 +1646,35 @@ func (x *CloseIORequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.CloseIORequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.CloseIORequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CloseIORequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CloseIORequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CloseIORequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CloseIORequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CloseIORequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CloseIORequest.stdin", n)
 			}
 			x.Stdin = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CloseIORequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CloseIORequest", n)
 			}
 			b = b[n:]
 		}
@@ -1737,21 +1737,21 @@ func (x *PidsRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.PidsRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.PidsRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PidsRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PidsRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PidsRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PidsRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1815,7 +1815,7 @@ func (x *PidsResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.PidsResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.PidsResponse", n)
 		}
 		b = b[n:]
 		switch {
@@ -1823,20 +1823,20 @@ func (x *PidsResponse) MergeWire(b []byte) error {
 			var e *task.ProcessInfo
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PidsResponse.processes: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PidsResponse.processes", n)
 			}
 			if e == nil {
 				e = new(task.ProcessInfo)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.PidsResponse.processes: %w", err)
+				return wire.Wrap("containerd.task.v2.PidsResponse.processes", err)
 			}
 			b = b[n:]
 			x.Processes = append(x.Processes, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PidsResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PidsResponse", n)
 			}
 			b = b[n:]
 		}
@@ -1930,40 +1930,40 @@ func (x *CheckpointTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.CheckpointTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CheckpointTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest.path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CheckpointTaskRequest.path", n)
 			}
 			x.Path = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CheckpointTaskRequest.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest.options: %w", err)
+				return wire.Wrap("containerd.task.v2.CheckpointTaskRequest.options", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.CheckpointTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.CheckpointTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2062,33 +2062,33 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.UpdateTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.UpdateTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.UpdateTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.resources: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.UpdateTaskRequest.resources", n)
 			}
 			if x.Resources == nil {
 				x.Resources = new(wkt.Any)
 			}
 			if err := x.Resources.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.resources: %w", err)
+				return wire.Wrap("containerd.task.v2.UpdateTaskRequest.resources", err)
 			}
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.UpdateTaskRequest.annotations", n)
 			}
 			b = b[n:]
 			var mk string
@@ -2097,28 +2097,28 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.task.v2.UpdateTaskRequest.annotations", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.AnnotationsEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v2.UpdateTaskRequest.AnnotationsEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.AnnotationsEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v2.UpdateTaskRequest.AnnotationsEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v2.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v2.UpdateTaskRequest.annotations", n)
 						}
 						b = b[n:]
 					}
@@ -2134,7 +2134,7 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.UpdateTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.UpdateTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2212,28 +2212,28 @@ func (x *StartRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StartRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StartRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StartRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StartRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StartRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StartRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StartRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StartRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2296,21 +2296,21 @@ func (x *StartResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StartResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StartResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StartResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StartResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StartResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StartResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2388,28 +2388,28 @@ func (x *WaitRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.WaitRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.WaitRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2488,33 +2488,33 @@ func (x *WaitResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.WaitResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.WaitResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.WaitResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v2.WaitResponse.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.WaitResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.WaitResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2577,21 +2577,21 @@ func (x *StatsRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StatsRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StatsRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StatsRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StatsRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StatsRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StatsRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2655,26 +2655,26 @@ func (x *StatsResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.StatsResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.StatsResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StatsResponse.stats: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StatsResponse.stats", n)
 			}
 			if x.Stats == nil {
 				x.Stats = new(wkt.Any)
 			}
 			if err := x.Stats.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v2.StatsResponse.stats: %w", err)
+				return wire.Wrap("containerd.task.v2.StatsResponse.stats", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.StatsResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.StatsResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2737,21 +2737,21 @@ func (x *ConnectRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ConnectRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ConnectRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2844,35 +2844,35 @@ func (x *ConnectResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ConnectResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ConnectResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectResponse.shim_pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectResponse.shim_pid", n)
 			}
 			x.ShimPid = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectResponse.task_pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectResponse.task_pid", n)
 			}
 			x.TaskPid = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectResponse.version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectResponse.version", n)
 			}
 			x.Version = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ConnectResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ConnectResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2950,28 +2950,28 @@ func (x *ShutdownRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ShutdownRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ShutdownRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ShutdownRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ShutdownRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ShutdownRequest.now: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ShutdownRequest.now", n)
 			}
 			x.Now = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ShutdownRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ShutdownRequest", n)
 			}
 			b = b[n:]
 		}
@@ -3034,21 +3034,21 @@ func (x *PauseRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.PauseRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.PauseRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PauseRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PauseRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.PauseRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.PauseRequest", n)
 			}
 			b = b[n:]
 		}
@@ -3111,21 +3111,21 @@ func (x *ResumeRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v2.ResumeRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v2.ResumeRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResumeRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResumeRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v2.ResumeRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v2.ResumeRequest", n)
 			}
 			b = b[n:]
 		}

@@ -4,9 +4,9 @@
 package task
 
 import (
-	fmt "fmt"
 	types "github.com/slrt/slrt/shim/internal/pb/types"
 	task "github.com/slrt/slrt/shim/internal/pb/types/task"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	wkt "github.com/slrt/slrt/shim/internal/pb/wkt"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
@@ -203,21 +203,21 @@ func (x *CreateTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.CreateTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.CreateTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.bundle: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.bundle", n)
 			}
 			x.Bundle = string(v)
 			b = b[n:]
@@ -225,74 +225,74 @@ func (x *CreateTaskRequest) MergeWire(b []byte) error {
 			var e *types.Mount
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.rootfs: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.rootfs", n)
 			}
 			if e == nil {
 				e = new(types.Mount)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.rootfs: %w", err)
+				return wire.Wrap("containerd.task.v3.CreateTaskRequest.rootfs", err)
 			}
 			b = b[n:]
 			x.Rootfs = append(x.Rootfs, e)
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.checkpoint", n)
 			}
 			x.Checkpoint = string(v)
 			b = b[n:]
 		case num == 9 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.parent_checkpoint: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.parent_checkpoint", n)
 			}
 			x.ParentCheckpoint = string(v)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest.options: %w", err)
+				return wire.Wrap("containerd.task.v3.CreateTaskRequest.options", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -355,21 +355,21 @@ func (x *CreateTaskResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.CreateTaskResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.CreateTaskResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CreateTaskResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CreateTaskResponse", n)
 			}
 			b = b[n:]
 		}
@@ -447,28 +447,28 @@ func (x *DeleteRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.DeleteRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.DeleteRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteRequest", n)
 			}
 			b = b[n:]
 		}
@@ -562,40 +562,40 @@ func (x *DeleteResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.DeleteResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.DeleteResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.DeleteResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v3.DeleteResponse.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.DeleteResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.DeleteResponse", n)
 			}
 			b = b[n:]
 		}
@@ -749,68 +749,68 @@ func (x *ExecProcessRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ExecProcessRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ExecProcessRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.spec: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest.spec", n)
 			}
 			if x.Spec == nil {
 				x.Spec = new(wkt.Any)
 			}
 			if err := x.Spec.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest.spec: %w", err)
+				return wire.Wrap("containerd.task.v3.ExecProcessRequest.spec", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessRequest", n)
 			}
 			b = b[n:]
 		}
@@ -858,14 +858,14 @@ func (x *ExecProcessResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ExecProcessResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ExecProcessResponse", n)
 		}
 		b = b[n:]
 		switch {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ExecProcessResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ExecProcessResponse", n)
 			}
 			b = b[n:]
 		}
@@ -973,42 +973,42 @@ func (x *ResizePtyRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ResizePtyRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ResizePtyRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResizePtyRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResizePtyRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResizePtyRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResizePtyRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResizePtyRequest.width: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResizePtyRequest.width", n)
 			}
 			x.Width = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResizePtyRequest.height: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResizePtyRequest.height", n)
 			}
 			x.Height = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResizePtyRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResizePtyRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1086,28 +1086,28 @@ func (x *StateRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StateRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StateRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1321,96 +1321,96 @@ func (x *StateResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StateResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StateResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.bundle: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.bundle", n)
 			}
 			x.Bundle = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.status", n)
 			}
 			x.Status = task.Status(int32(u))
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.stdin", n)
 			}
 			x.Stdin = string(v)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.stdout: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.stdout", n)
 			}
 			x.Stdout = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.stderr: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.stderr", n)
 			}
 			x.Stderr = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.StateResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v3.StateResponse.exited_at", err)
 			}
 			b = b[n:]
 		case num == 11 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StateResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StateResponse", n)
 			}
 			b = b[n:]
 		}
@@ -1518,42 +1518,42 @@ func (x *KillRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.KillRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.KillRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.KillRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.KillRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.KillRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.KillRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.KillRequest.signal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.KillRequest.signal", n)
 			}
 			x.Signal = uint32(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.KillRequest.all: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.KillRequest.all", n)
 			}
 			x.All = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.KillRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.KillRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1646,35 +1646,35 @@ func (x *CloseIORequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.CloseIORequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.CloseIORequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CloseIORequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CloseIORequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CloseIORequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CloseIORequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CloseIORequest.stdin: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CloseIORequest.stdin", n)
 			}
 			x.Stdin = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CloseIORequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CloseIORequest", n)
 			}
 			b = b[n:]
 		}
@@ -1737,21 +1737,21 @@ func (x *PidsRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.PidsRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.PidsRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PidsRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PidsRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PidsRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PidsRequest", n)
 			}
 			b = b[n:]
 		}
@@ -1815,7 +1815,7 @@ func (x *PidsResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.PidsResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.PidsResponse", n)
 		}
 		b = b[n:]
 		switch {
@@ -1823,20 +1823,20 @@ func (x *PidsResponse) MergeWire(b []byte) error {
 			var e *task.ProcessInfo
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PidsResponse.processes: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PidsResponse.processes", n)
 			}
 			if e == nil {
 				e = new(task.ProcessInfo)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.PidsResponse.processes: %w", err)
+				return wire.Wrap("containerd.task.v3.PidsResponse.processes", err)
 			}
 			b = b[n:]
 			x.Processes = append(x.Processes, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PidsResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PidsResponse", n)
 			}
 			b = b[n:]
 		}
@@ -1930,40 +1930,40 @@ func (x *CheckpointTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.CheckpointTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CheckpointTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest.path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CheckpointTaskRequest.path", n)
 			}
 			x.Path = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest.options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CheckpointTaskRequest.options", n)
 			}
 			if x.Options == nil {
 				x.Options = new(wkt.Any)
 			}
 			if err := x.Options.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest.options: %w", err)
+				return wire.Wrap("containerd.task.v3.CheckpointTaskRequest.options", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.CheckpointTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.CheckpointTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2062,33 +2062,33 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.UpdateTaskRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.UpdateTaskRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.UpdateTaskRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.resources: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.UpdateTaskRequest.resources", n)
 			}
 			if x.Resources == nil {
 				x.Resources = new(wkt.Any)
 			}
 			if err := x.Resources.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.resources: %w", err)
+				return wire.Wrap("containerd.task.v3.UpdateTaskRequest.resources", err)
 			}
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			entry, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.UpdateTaskRequest.annotations", n)
 			}
 			b = b[n:]
 			var mk string
@@ -2097,28 +2097,28 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 				for len(b) > 0 {
 					num, typ, n := protowire.ConsumeTag(b)
 					if n < 0 {
-						return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+						return wire.Fail("containerd.task.v3.UpdateTaskRequest.annotations", n)
 					}
 					b = b[n:]
 					switch {
 					case num == 1 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.AnnotationsEntry.key: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v3.UpdateTaskRequest.AnnotationsEntry.key", n)
 						}
 						mk = string(v)
 						b = b[n:]
 					case num == 2 && typ == protowire.BytesType:
 						v, n := protowire.ConsumeBytes(b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.AnnotationsEntry.value: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v3.UpdateTaskRequest.AnnotationsEntry.value", n)
 						}
 						mv = string(v)
 						b = b[n:]
 					default:
 						n := protowire.ConsumeFieldValue(num, typ, b)
 						if n < 0 {
-							return fmt.Errorf("containerd.task.v3.UpdateTaskRequest.annotations: %w", protowire.ParseError(n))
+							return wire.Fail("containerd.task.v3.UpdateTaskRequest.annotations", n)
 						}
 						b = b[n:]
 					}
@@ -2134,7 +2134,7 @@ func (x *UpdateTaskRequest) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.UpdateTaskRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.UpdateTaskRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2212,28 +2212,28 @@ func (x *StartRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StartRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StartRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StartRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StartRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StartRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StartRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StartRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StartRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2296,21 +2296,21 @@ func (x *StartResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StartResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StartResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StartResponse.pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StartResponse.pid", n)
 			}
 			x.Pid = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StartResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StartResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2388,28 +2388,28 @@ func (x *WaitRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.WaitRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.WaitRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitRequest.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitRequest.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2488,33 +2488,33 @@ func (x *WaitResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.WaitResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.WaitResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitResponse.exit_status: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitResponse.exit_status", n)
 			}
 			x.ExitStatus = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitResponse.exited_at: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitResponse.exited_at", n)
 			}
 			if x.ExitedAt == nil {
 				x.ExitedAt = new(wkt.Timestamp)
 			}
 			if err := x.ExitedAt.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.WaitResponse.exited_at: %w", err)
+				return wire.Wrap("containerd.task.v3.WaitResponse.exited_at", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.WaitResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.WaitResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2577,21 +2577,21 @@ func (x *StatsRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StatsRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StatsRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StatsRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StatsRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StatsRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StatsRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2655,26 +2655,26 @@ func (x *StatsResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.StatsResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.StatsResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StatsResponse.stats: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StatsResponse.stats", n)
 			}
 			if x.Stats == nil {
 				x.Stats = new(wkt.Any)
 			}
 			if err := x.Stats.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.task.v3.StatsResponse.stats: %w", err)
+				return wire.Wrap("containerd.task.v3.StatsResponse.stats", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.StatsResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.StatsResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2737,21 +2737,21 @@ func (x *ConnectRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ConnectRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ConnectRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectRequest", n)
 			}
 			b = b[n:]
 		}
@@ -2844,35 +2844,35 @@ func (x *ConnectResponse) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ConnectResponse: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ConnectResponse", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectResponse.shim_pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectResponse.shim_pid", n)
 			}
 			x.ShimPid = uint32(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectResponse.task_pid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectResponse.task_pid", n)
 			}
 			x.TaskPid = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectResponse.version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectResponse.version", n)
 			}
 			x.Version = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ConnectResponse: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ConnectResponse", n)
 			}
 			b = b[n:]
 		}
@@ -2950,28 +2950,28 @@ func (x *ShutdownRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ShutdownRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ShutdownRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ShutdownRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ShutdownRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ShutdownRequest.now: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ShutdownRequest.now", n)
 			}
 			x.Now = protowire.DecodeBool(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ShutdownRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ShutdownRequest", n)
 			}
 			b = b[n:]
 		}
@@ -3034,21 +3034,21 @@ func (x *PauseRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.PauseRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.PauseRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PauseRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PauseRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.PauseRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.PauseRequest", n)
 			}
 			b = b[n:]
 		}
@@ -3111,21 +3111,21 @@ func (x *ResumeRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.task.v3.ResumeRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.task.v3.ResumeRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResumeRequest.id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResumeRequest.id", n)
 			}
 			x.ID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.task.v3.ResumeRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.task.v3.ResumeRequest", n)
 			}
 			b = b[n:]
 		}

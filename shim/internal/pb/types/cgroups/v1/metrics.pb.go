@@ -4,7 +4,7 @@
 package cgroupsv1
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -192,7 +192,7 @@ func (x *Metrics) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.Metrics: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.Metrics", n)
 		}
 		b = b[n:]
 		switch {
@@ -200,118 +200,118 @@ func (x *Metrics) MergeWire(b []byte) error {
 			var e *HugetlbStat
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.hugetlb: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.hugetlb", n)
 			}
 			if e == nil {
 				e = new(HugetlbStat)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.hugetlb: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.hugetlb", err)
 			}
 			b = b[n:]
 			x.Hugetlb = append(x.Hugetlb, e)
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.pids: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.pids", n)
 			}
 			if x.Pids == nil {
 				x.Pids = new(PidsStat)
 			}
 			if err := x.Pids.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.pids: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.pids", err)
 			}
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.cpu: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.cpu", n)
 			}
 			if x.Cpu == nil {
 				x.Cpu = new(CPUStat)
 			}
 			if err := x.Cpu.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.cpu: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.cpu", err)
 			}
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.memory: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.memory", n)
 			}
 			if x.Memory == nil {
 				x.Memory = new(MemoryStat)
 			}
 			if err := x.Memory.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.memory: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.memory", err)
 			}
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.blkio: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.blkio", n)
 			}
 			if x.Blkio == nil {
 				x.Blkio = new(BlkIOStat)
 			}
 			if err := x.Blkio.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.blkio: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.blkio", err)
 			}
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.rdma: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.rdma", n)
 			}
 			if x.Rdma == nil {
 				x.Rdma = new(RdmaStat)
 			}
 			if err := x.Rdma.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.rdma: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.rdma", err)
 			}
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			var e *NetworkStat
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.network: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.network", n)
 			}
 			if e == nil {
 				e = new(NetworkStat)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.network: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.network", err)
 			}
 			b = b[n:]
 			x.Network = append(x.Network, e)
 		case num == 8 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.cgroup_stats: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.cgroup_stats", n)
 			}
 			if x.CgroupStats == nil {
 				x.CgroupStats = new(CgroupStats)
 			}
 			if err := x.CgroupStats.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.cgroup_stats: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.cgroup_stats", err)
 			}
 			b = b[n:]
 		case num == 9 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.memory_oom_control: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics.memory_oom_control", n)
 			}
 			if x.MemoryOomControl == nil {
 				x.MemoryOomControl = new(MemoryOomControl)
 			}
 			if err := x.MemoryOomControl.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics.memory_oom_control: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.Metrics.memory_oom_control", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Metrics: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Metrics", n)
 			}
 			b = b[n:]
 		}
@@ -419,42 +419,42 @@ func (x *HugetlbStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.HugetlbStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.HugetlbStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.HugetlbStat.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.HugetlbStat.usage", n)
 			}
 			x.Usage = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.HugetlbStat.max: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.HugetlbStat.max", n)
 			}
 			x.Max = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.HugetlbStat.failcnt: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.HugetlbStat.failcnt", n)
 			}
 			x.Failcnt = u
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.HugetlbStat.pagesize: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.HugetlbStat.pagesize", n)
 			}
 			x.Pagesize = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.HugetlbStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.HugetlbStat", n)
 			}
 			b = b[n:]
 		}
@@ -532,28 +532,28 @@ func (x *PidsStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.PidsStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.PidsStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.PidsStat.current: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.PidsStat.current", n)
 			}
 			x.Current = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.PidsStat.limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.PidsStat.limit", n)
 			}
 			x.Limit = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.PidsStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.PidsStat", n)
 			}
 			b = b[n:]
 		}
@@ -633,38 +633,38 @@ func (x *CPUStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.CPUStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.CPUStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUStat.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUStat.usage", n)
 			}
 			if x.Usage == nil {
 				x.Usage = new(CPUUsage)
 			}
 			if err := x.Usage.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.CPUStat.usage: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.CPUStat.usage", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUStat.throttling: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUStat.throttling", n)
 			}
 			if x.Throttling == nil {
 				x.Throttling = new(Throttle)
 			}
 			if err := x.Throttling.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.CPUStat.throttling: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.CPUStat.throttling", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUStat", n)
 			}
 			b = b[n:]
 		}
@@ -784,35 +784,35 @@ func (x *CPUUsage) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.CPUUsage: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.CPUUsage", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage.total: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage.total", n)
 			}
 			x.Total = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage.kernel: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage.kernel", n)
 			}
 			x.Kernel = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage.user: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage.user", n)
 			}
 			x.User = u
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			p, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage.per_cpu: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage.per_cpu", n)
 			}
 			b = b[n:]
 			for len(p) > 0 {
@@ -821,7 +821,7 @@ func (x *CPUUsage) MergeWire(b []byte) error {
 					b := p
 					u, n := protowire.ConsumeVarint(b)
 					if n < 0 {
-						return fmt.Errorf("slrt.cgroups.v1.CPUUsage.per_cpu: %w", protowire.ParseError(n))
+						return wire.Fail("slrt.cgroups.v1.CPUUsage.per_cpu", n)
 					}
 					e = u
 					b = b[n:]
@@ -836,7 +836,7 @@ func (x *CPUUsage) MergeWire(b []byte) error {
 			var e uint64
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage.per_cpu: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage.per_cpu", n)
 			}
 			e = u
 			b = b[n:]
@@ -844,7 +844,7 @@ func (x *CPUUsage) MergeWire(b []byte) error {
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CPUUsage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CPUUsage", n)
 			}
 			b = b[n:]
 		}
@@ -937,35 +937,35 @@ func (x *Throttle) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.Throttle: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.Throttle", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Throttle.periods: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Throttle.periods", n)
 			}
 			x.Periods = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Throttle.throttled_periods: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Throttle.throttled_periods", n)
 			}
 			x.ThrottledPeriods = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Throttle.throttled_time: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Throttle.throttled_time", n)
 			}
 			x.ThrottledTime = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.Throttle: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.Throttle", n)
 			}
 			b = b[n:]
 		}
@@ -1557,286 +1557,286 @@ func (x *MemoryStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.MemoryStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.MemoryStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.cache: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.cache", n)
 			}
 			x.Cache = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.rss: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.rss", n)
 			}
 			x.Rss = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.rss_huge: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.rss_huge", n)
 			}
 			x.RssHuge = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.mapped_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.mapped_file", n)
 			}
 			x.MappedFile = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.dirty: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.dirty", n)
 			}
 			x.Dirty = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.writeback: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.writeback", n)
 			}
 			x.Writeback = u
 			b = b[n:]
 		case num == 7 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.pg_pg_in: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.pg_pg_in", n)
 			}
 			x.PgPgIn = u
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.pg_pg_out: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.pg_pg_out", n)
 			}
 			x.PgPgOut = u
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.pg_fault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.pg_fault", n)
 			}
 			x.PgFault = u
 			b = b[n:]
 		case num == 10 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.pg_maj_fault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.pg_maj_fault", n)
 			}
 			x.PgMajFault = u
 			b = b[n:]
 		case num == 11 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.inactive_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.inactive_anon", n)
 			}
 			x.InactiveAnon = u
 			b = b[n:]
 		case num == 12 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.active_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.active_anon", n)
 			}
 			x.ActiveAnon = u
 			b = b[n:]
 		case num == 13 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.inactive_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.inactive_file", n)
 			}
 			x.InactiveFile = u
 			b = b[n:]
 		case num == 14 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.active_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.active_file", n)
 			}
 			x.ActiveFile = u
 			b = b[n:]
 		case num == 15 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.unevictable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.unevictable", n)
 			}
 			x.Unevictable = u
 			b = b[n:]
 		case num == 16 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.hierarchical_memory_limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.hierarchical_memory_limit", n)
 			}
 			x.HierarchicalMemoryLimit = u
 			b = b[n:]
 		case num == 17 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.hierarchical_swap_limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.hierarchical_swap_limit", n)
 			}
 			x.HierarchicalSwapLimit = u
 			b = b[n:]
 		case num == 18 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_cache: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_cache", n)
 			}
 			x.TotalCache = u
 			b = b[n:]
 		case num == 19 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_rss: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_rss", n)
 			}
 			x.TotalRss = u
 			b = b[n:]
 		case num == 20 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_rss_huge: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_rss_huge", n)
 			}
 			x.TotalRssHuge = u
 			b = b[n:]
 		case num == 21 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_mapped_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_mapped_file", n)
 			}
 			x.TotalMappedFile = u
 			b = b[n:]
 		case num == 22 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_dirty: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_dirty", n)
 			}
 			x.TotalDirty = u
 			b = b[n:]
 		case num == 23 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_writeback: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_writeback", n)
 			}
 			x.TotalWriteback = u
 			b = b[n:]
 		case num == 24 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_pg_pg_in: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_pg_pg_in", n)
 			}
 			x.TotalPgPgIn = u
 			b = b[n:]
 		case num == 25 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_pg_pg_out: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_pg_pg_out", n)
 			}
 			x.TotalPgPgOut = u
 			b = b[n:]
 		case num == 26 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_pg_fault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_pg_fault", n)
 			}
 			x.TotalPgFault = u
 			b = b[n:]
 		case num == 27 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_pg_maj_fault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_pg_maj_fault", n)
 			}
 			x.TotalPgMajFault = u
 			b = b[n:]
 		case num == 28 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_inactive_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_inactive_anon", n)
 			}
 			x.TotalInactiveAnon = u
 			b = b[n:]
 		case num == 29 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_active_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_active_anon", n)
 			}
 			x.TotalActiveAnon = u
 			b = b[n:]
 		case num == 30 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_inactive_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_inactive_file", n)
 			}
 			x.TotalInactiveFile = u
 			b = b[n:]
 		case num == 31 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_active_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_active_file", n)
 			}
 			x.TotalActiveFile = u
 			b = b[n:]
 		case num == 32 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.total_unevictable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.total_unevictable", n)
 			}
 			x.TotalUnevictable = u
 			b = b[n:]
 		case num == 33 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.usage", n)
 			}
 			if x.Usage == nil {
 				x.Usage = new(MemoryEntry)
 			}
 			if err := x.Usage.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.usage: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.MemoryStat.usage", err)
 			}
 			b = b[n:]
 		case num == 34 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.swap: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.swap", n)
 			}
 			if x.Swap == nil {
 				x.Swap = new(MemoryEntry)
 			}
 			if err := x.Swap.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.swap: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.MemoryStat.swap", err)
 			}
 			b = b[n:]
 		case num == 35 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.kernel: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.kernel", n)
 			}
 			if x.Kernel == nil {
 				x.Kernel = new(MemoryEntry)
 			}
 			if err := x.Kernel.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.kernel: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.MemoryStat.kernel", err)
 			}
 			b = b[n:]
 		case num == 36 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.kernel_tcp: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat.kernel_tcp", n)
 			}
 			if x.KernelTcp == nil {
 				x.KernelTcp = new(MemoryEntry)
 			}
 			if err := x.KernelTcp.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat.kernel_tcp: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.MemoryStat.kernel_tcp", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryStat", n)
 			}
 			b = b[n:]
 		}
@@ -1944,42 +1944,42 @@ func (x *MemoryEntry) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.MemoryEntry: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.MemoryEntry", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryEntry.limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryEntry.limit", n)
 			}
 			x.Limit = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryEntry.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryEntry.usage", n)
 			}
 			x.Usage = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryEntry.max: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryEntry.max", n)
 			}
 			x.Max = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryEntry.failcnt: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryEntry.failcnt", n)
 			}
 			x.Failcnt = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryEntry: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryEntry", n)
 			}
 			b = b[n:]
 		}
@@ -2072,35 +2072,35 @@ func (x *MemoryOomControl) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.MemoryOomControl: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.MemoryOomControl", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryOomControl.oom_kill_disable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryOomControl.oom_kill_disable", n)
 			}
 			x.OomKillDisable = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryOomControl.under_oom: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryOomControl.under_oom", n)
 			}
 			x.UnderOom = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryOomControl.oom_kill: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryOomControl.oom_kill", n)
 			}
 			x.OomKill = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.MemoryOomControl: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.MemoryOomControl", n)
 			}
 			b = b[n:]
 		}
@@ -2276,7 +2276,7 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.BlkIOStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.BlkIOStat", n)
 		}
 		b = b[n:]
 		switch {
@@ -2284,13 +2284,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_service_bytes_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_service_bytes_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_service_bytes_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_service_bytes_recursive", err)
 			}
 			b = b[n:]
 			x.IoServiceBytesRecursive = append(x.IoServiceBytesRecursive, e)
@@ -2298,13 +2298,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_serviced_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_serviced_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_serviced_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_serviced_recursive", err)
 			}
 			b = b[n:]
 			x.IoServicedRecursive = append(x.IoServicedRecursive, e)
@@ -2312,13 +2312,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_queued_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_queued_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_queued_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_queued_recursive", err)
 			}
 			b = b[n:]
 			x.IoQueuedRecursive = append(x.IoQueuedRecursive, e)
@@ -2326,13 +2326,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_service_time_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_service_time_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_service_time_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_service_time_recursive", err)
 			}
 			b = b[n:]
 			x.IoServiceTimeRecursive = append(x.IoServiceTimeRecursive, e)
@@ -2340,13 +2340,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_wait_time_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_wait_time_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_wait_time_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_wait_time_recursive", err)
 			}
 			b = b[n:]
 			x.IoWaitTimeRecursive = append(x.IoWaitTimeRecursive, e)
@@ -2354,13 +2354,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_merged_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_merged_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_merged_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_merged_recursive", err)
 			}
 			b = b[n:]
 			x.IoMergedRecursive = append(x.IoMergedRecursive, e)
@@ -2368,13 +2368,13 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_time_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.io_time_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.io_time_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.io_time_recursive", err)
 			}
 			b = b[n:]
 			x.IoTimeRecursive = append(x.IoTimeRecursive, e)
@@ -2382,20 +2382,20 @@ func (x *BlkIOStat) MergeWire(b []byte) error {
 			var e *BlkIOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.sectors_recursive: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat.sectors_recursive", n)
 			}
 			if e == nil {
 				e = new(BlkIOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat.sectors_recursive: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.BlkIOStat.sectors_recursive", err)
 			}
 			b = b[n:]
 			x.SectorsRecursive = append(x.SectorsRecursive, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOStat", n)
 			}
 			b = b[n:]
 		}
@@ -2518,49 +2518,49 @@ func (x *BlkIOEntry) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.BlkIOEntry", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry.op: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry.op", n)
 			}
 			x.Op = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry.device: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry.device", n)
 			}
 			x.Device = string(v)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry.major: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry.major", n)
 			}
 			x.Major = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry.minor: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry.minor", n)
 			}
 			x.Minor = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry.value: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry.value", n)
 			}
 			x.Value = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.BlkIOEntry: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.BlkIOEntry", n)
 			}
 			b = b[n:]
 		}
@@ -2640,7 +2640,7 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.RdmaStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.RdmaStat", n)
 		}
 		b = b[n:]
 		switch {
@@ -2648,13 +2648,13 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 			var e *RdmaEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaStat.current: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaStat.current", n)
 			}
 			if e == nil {
 				e = new(RdmaEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaStat.current: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.RdmaStat.current", err)
 			}
 			b = b[n:]
 			x.Current = append(x.Current, e)
@@ -2662,20 +2662,20 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 			var e *RdmaEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaStat.limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaStat.limit", n)
 			}
 			if e == nil {
 				e = new(RdmaEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaStat.limit: %w", err)
+				return wire.Wrap("slrt.cgroups.v1.RdmaStat.limit", err)
 			}
 			b = b[n:]
 			x.Limit = append(x.Limit, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaStat", n)
 			}
 			b = b[n:]
 		}
@@ -2768,35 +2768,35 @@ func (x *RdmaEntry) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.RdmaEntry: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.RdmaEntry", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaEntry.device: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaEntry.device", n)
 			}
 			x.Device = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaEntry.hca_handles: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaEntry.hca_handles", n)
 			}
 			x.HcaHandles = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaEntry.hca_objects: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaEntry.hca_objects", n)
 			}
 			x.HcaObjects = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.RdmaEntry: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.RdmaEntry", n)
 			}
 			b = b[n:]
 		}
@@ -2979,77 +2979,77 @@ func (x *NetworkStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.NetworkStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.NetworkStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.name: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.name", n)
 			}
 			x.Name = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.rx_bytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.rx_bytes", n)
 			}
 			x.RxBytes = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.rx_packets: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.rx_packets", n)
 			}
 			x.RxPackets = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.rx_errors: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.rx_errors", n)
 			}
 			x.RxErrors = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.rx_dropped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.rx_dropped", n)
 			}
 			x.RxDropped = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.tx_bytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.tx_bytes", n)
 			}
 			x.TxBytes = u
 			b = b[n:]
 		case num == 7 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.tx_packets: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.tx_packets", n)
 			}
 			x.TxPackets = u
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.tx_errors: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.tx_errors", n)
 			}
 			x.TxErrors = u
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat.tx_dropped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat.tx_dropped", n)
 			}
 			x.TxDropped = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.NetworkStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.NetworkStat", n)
 			}
 			b = b[n:]
 		}
@@ -3178,49 +3178,49 @@ func (x *CgroupStats) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v1.CgroupStats: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v1.CgroupStats", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats.nr_sleeping: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats.nr_sleeping", n)
 			}
 			x.NrSleeping = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats.nr_running: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats.nr_running", n)
 			}
 			x.NrRunning = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats.nr_stopped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats.nr_stopped", n)
 			}
 			x.NrStopped = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats.nr_uninterruptible: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats.nr_uninterruptible", n)
 			}
 			x.NrUninterruptible = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats.nr_io_wait: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats.nr_io_wait", n)
 			}
 			x.NrIoWait = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v1.CgroupStats: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v1.CgroupStats", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package cgroupsv2
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 	math "math"
 )
@@ -177,114 +177,114 @@ func (x *Metrics) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.Metrics: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.Metrics", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.pids: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.pids", n)
 			}
 			if x.Pids == nil {
 				x.Pids = new(PidsStat)
 			}
 			if err := x.Pids.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.pids: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.pids", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.cpu: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.cpu", n)
 			}
 			if x.Cpu == nil {
 				x.Cpu = new(CPUStat)
 			}
 			if err := x.Cpu.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.cpu: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.cpu", err)
 			}
 			b = b[n:]
 		case num == 4 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.memory: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.memory", n)
 			}
 			if x.Memory == nil {
 				x.Memory = new(MemoryStat)
 			}
 			if err := x.Memory.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.memory: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.memory", err)
 			}
 			b = b[n:]
 		case num == 5 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.rdma: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.rdma", n)
 			}
 			if x.Rdma == nil {
 				x.Rdma = new(RdmaStat)
 			}
 			if err := x.Rdma.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.rdma: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.rdma", err)
 			}
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.io: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.io", n)
 			}
 			if x.IO == nil {
 				x.IO = new(IOStat)
 			}
 			if err := x.IO.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.io: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.io", err)
 			}
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			var e *HugeTlbStat
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.hugetlb: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.hugetlb", n)
 			}
 			if e == nil {
 				e = new(HugeTlbStat)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.hugetlb: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.hugetlb", err)
 			}
 			b = b[n:]
 			x.Hugetlb = append(x.Hugetlb, e)
 		case num == 8 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.memory_events: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.memory_events", n)
 			}
 			if x.MemoryEvents == nil {
 				x.MemoryEvents = new(MemoryEvents)
 			}
 			if err := x.MemoryEvents.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.memory_events: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.memory_events", err)
 			}
 			b = b[n:]
 		case num == 9 && typ == protowire.BytesType:
 			var e *NetworkStat
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.network: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics.network", n)
 			}
 			if e == nil {
 				e = new(NetworkStat)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics.network: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.Metrics.network", err)
 			}
 			b = b[n:]
 			x.Network = append(x.Network, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.Metrics: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.Metrics", n)
 			}
 			b = b[n:]
 		}
@@ -392,42 +392,42 @@ func (x *PSIData) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.PSIData: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.PSIData", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.Fixed64Type:
 			u, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIData.avg10: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIData.avg10", n)
 			}
 			x.Avg10 = math.Float64frombits(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.Fixed64Type:
 			u, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIData.avg60: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIData.avg60", n)
 			}
 			x.Avg60 = math.Float64frombits(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.Fixed64Type:
 			u, n := protowire.ConsumeFixed64(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIData.avg300: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIData.avg300", n)
 			}
 			x.Avg300 = math.Float64frombits(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIData.total: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIData.total", n)
 			}
 			x.Total = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIData: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIData", n)
 			}
 			b = b[n:]
 		}
@@ -507,38 +507,38 @@ func (x *PSIStats) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.PSIStats: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.PSIStats", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIStats.some: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIStats.some", n)
 			}
 			if x.Some == nil {
 				x.Some = new(PSIData)
 			}
 			if err := x.Some.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.PSIStats.some: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.PSIStats.some", err)
 			}
 			b = b[n:]
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIStats.full: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIStats.full", n)
 			}
 			if x.Full == nil {
 				x.Full = new(PSIData)
 			}
 			if err := x.Full.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.PSIStats.full: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.PSIStats.full", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PSIStats: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PSIStats", n)
 			}
 			b = b[n:]
 		}
@@ -616,28 +616,28 @@ func (x *PidsStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.PidsStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.PidsStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PidsStat.current: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PidsStat.current", n)
 			}
 			x.Current = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PidsStat.limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PidsStat.limit", n)
 			}
 			x.Limit = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.PidsStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.PidsStat", n)
 			}
 			b = b[n:]
 		}
@@ -821,82 +821,82 @@ func (x *CPUStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.CPUStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.CPUStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.usage_usec: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.usage_usec", n)
 			}
 			x.UsageUsec = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.user_usec: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.user_usec", n)
 			}
 			x.UserUsec = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.system_usec: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.system_usec", n)
 			}
 			x.SystemUsec = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.nr_periods: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.nr_periods", n)
 			}
 			x.NrPeriods = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.nr_throttled: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.nr_throttled", n)
 			}
 			x.NrThrottled = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.throttled_usec: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.throttled_usec", n)
 			}
 			x.ThrottledUsec = u
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.psi: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.psi", n)
 			}
 			if x.Psi == nil {
 				x.Psi = new(PSIStats)
 			}
 			if err := x.Psi.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.psi: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.CPUStat.psi", err)
 			}
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.nr_bursts: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.nr_bursts", n)
 			}
 			x.NrBursts = u
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat.burst_usec: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat.burst_usec", n)
 			}
 			x.BurstUsec = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.CPUStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.CPUStat", n)
 			}
 			b = b[n:]
 		}
@@ -1515,285 +1515,285 @@ func (x *MemoryStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.MemoryStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.MemoryStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.anon", n)
 			}
 			x.Anon = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.file", n)
 			}
 			x.File = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.kernel_stack: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.kernel_stack", n)
 			}
 			x.KernelStack = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.slab: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.slab", n)
 			}
 			x.Slab = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.sock: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.sock", n)
 			}
 			x.Sock = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.shmem: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.shmem", n)
 			}
 			x.Shmem = u
 			b = b[n:]
 		case num == 7 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.file_mapped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.file_mapped", n)
 			}
 			x.FileMapped = u
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.file_dirty: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.file_dirty", n)
 			}
 			x.FileDirty = u
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.file_writeback: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.file_writeback", n)
 			}
 			x.FileWriteback = u
 			b = b[n:]
 		case num == 10 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.anon_thp: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.anon_thp", n)
 			}
 			x.AnonThp = u
 			b = b[n:]
 		case num == 11 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.inactive_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.inactive_anon", n)
 			}
 			x.InactiveAnon = u
 			b = b[n:]
 		case num == 12 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.active_anon: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.active_anon", n)
 			}
 			x.ActiveAnon = u
 			b = b[n:]
 		case num == 13 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.inactive_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.inactive_file", n)
 			}
 			x.InactiveFile = u
 			b = b[n:]
 		case num == 14 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.active_file: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.active_file", n)
 			}
 			x.ActiveFile = u
 			b = b[n:]
 		case num == 15 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.unevictable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.unevictable", n)
 			}
 			x.Unevictable = u
 			b = b[n:]
 		case num == 16 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.slab_reclaimable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.slab_reclaimable", n)
 			}
 			x.SlabReclaimable = u
 			b = b[n:]
 		case num == 17 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.slab_unreclaimable: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.slab_unreclaimable", n)
 			}
 			x.SlabUnreclaimable = u
 			b = b[n:]
 		case num == 18 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgfault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgfault", n)
 			}
 			x.Pgfault = u
 			b = b[n:]
 		case num == 19 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgmajfault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgmajfault", n)
 			}
 			x.Pgmajfault = u
 			b = b[n:]
 		case num == 20 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.workingset_refault: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.workingset_refault", n)
 			}
 			x.WorkingsetRefault = u
 			b = b[n:]
 		case num == 21 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.workingset_activate: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.workingset_activate", n)
 			}
 			x.WorkingsetActivate = u
 			b = b[n:]
 		case num == 22 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.workingset_nodereclaim: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.workingset_nodereclaim", n)
 			}
 			x.WorkingsetNodereclaim = u
 			b = b[n:]
 		case num == 23 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgrefill: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgrefill", n)
 			}
 			x.Pgrefill = u
 			b = b[n:]
 		case num == 24 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgscan: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgscan", n)
 			}
 			x.Pgscan = u
 			b = b[n:]
 		case num == 25 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgsteal: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgsteal", n)
 			}
 			x.Pgsteal = u
 			b = b[n:]
 		case num == 26 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgactivate: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgactivate", n)
 			}
 			x.Pgactivate = u
 			b = b[n:]
 		case num == 27 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pgdeactivate: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pgdeactivate", n)
 			}
 			x.Pgdeactivate = u
 			b = b[n:]
 		case num == 28 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pglazyfree: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pglazyfree", n)
 			}
 			x.Pglazyfree = u
 			b = b[n:]
 		case num == 29 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.pglazyfreed: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.pglazyfreed", n)
 			}
 			x.Pglazyfreed = u
 			b = b[n:]
 		case num == 30 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.thp_fault_alloc: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.thp_fault_alloc", n)
 			}
 			x.ThpFaultAlloc = u
 			b = b[n:]
 		case num == 31 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.thp_collapse_alloc: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.thp_collapse_alloc", n)
 			}
 			x.ThpCollapseAlloc = u
 			b = b[n:]
 		case num == 32 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.usage", n)
 			}
 			x.Usage = u
 			b = b[n:]
 		case num == 33 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.usage_limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.usage_limit", n)
 			}
 			x.UsageLimit = u
 			b = b[n:]
 		case num == 34 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.swap_usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.swap_usage", n)
 			}
 			x.SwapUsage = u
 			b = b[n:]
 		case num == 35 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.swap_limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.swap_limit", n)
 			}
 			x.SwapLimit = u
 			b = b[n:]
 		case num == 36 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.max_usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.max_usage", n)
 			}
 			x.MaxUsage = u
 			b = b[n:]
 		case num == 37 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.swap_max_usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.swap_max_usage", n)
 			}
 			x.SwapMaxUsage = u
 			b = b[n:]
 		case num == 38 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.psi: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat.psi", n)
 			}
 			if x.Psi == nil {
 				x.Psi = new(PSIStats)
 			}
 			if err := x.Psi.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat.psi: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.MemoryStat.psi", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryStat", n)
 			}
 			b = b[n:]
 		}
@@ -1931,56 +1931,56 @@ func (x *MemoryEvents) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.MemoryEvents: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.MemoryEvents", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.low: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.low", n)
 			}
 			x.Low = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.high: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.high", n)
 			}
 			x.High = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.max: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.max", n)
 			}
 			x.Max = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.oom: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.oom", n)
 			}
 			x.Oom = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.oom_kill: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.oom_kill", n)
 			}
 			x.OomKill = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents.oom_group_kill: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents.oom_group_kill", n)
 			}
 			x.OomGroupKill = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.MemoryEvents: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.MemoryEvents", n)
 			}
 			b = b[n:]
 		}
@@ -2060,7 +2060,7 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.RdmaStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.RdmaStat", n)
 		}
 		b = b[n:]
 		switch {
@@ -2068,13 +2068,13 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 			var e *RdmaEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaStat.current: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaStat.current", n)
 			}
 			if e == nil {
 				e = new(RdmaEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaStat.current: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.RdmaStat.current", err)
 			}
 			b = b[n:]
 			x.Current = append(x.Current, e)
@@ -2082,20 +2082,20 @@ func (x *RdmaStat) MergeWire(b []byte) error {
 			var e *RdmaEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaStat.limit: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaStat.limit", n)
 			}
 			if e == nil {
 				e = new(RdmaEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaStat.limit: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.RdmaStat.limit", err)
 			}
 			b = b[n:]
 			x.Limit = append(x.Limit, e)
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaStat", n)
 			}
 			b = b[n:]
 		}
@@ -2188,35 +2188,35 @@ func (x *RdmaEntry) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.RdmaEntry: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.RdmaEntry", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaEntry.device: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaEntry.device", n)
 			}
 			x.Device = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaEntry.hca_handles: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaEntry.hca_handles", n)
 			}
 			x.HcaHandles = uint32(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaEntry.hca_objects: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaEntry.hca_objects", n)
 			}
 			x.HcaObjects = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.RdmaEntry: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.RdmaEntry", n)
 			}
 			b = b[n:]
 		}
@@ -2296,7 +2296,7 @@ func (x *IOStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.IOStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.IOStat", n)
 		}
 		b = b[n:]
 		switch {
@@ -2304,32 +2304,32 @@ func (x *IOStat) MergeWire(b []byte) error {
 			var e *IOEntry
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOStat.usage: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOStat.usage", n)
 			}
 			if e == nil {
 				e = new(IOEntry)
 			}
 			if err := e.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.IOStat.usage: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.IOStat.usage", err)
 			}
 			b = b[n:]
 			x.Usage = append(x.Usage, e)
 		case num == 2 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOStat.psi: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOStat.psi", n)
 			}
 			if x.Psi == nil {
 				x.Psi = new(PSIStats)
 			}
 			if err := x.Psi.MergeWire(v); err != nil {
-				return fmt.Errorf("slrt.cgroups.v2.IOStat.psi: %w", err)
+				return wire.Wrap("slrt.cgroups.v2.IOStat.psi", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOStat", n)
 			}
 			b = b[n:]
 		}
@@ -2467,56 +2467,56 @@ func (x *IOEntry) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.IOEntry: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.IOEntry", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.major: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.major", n)
 			}
 			x.Major = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.minor: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.minor", n)
 			}
 			x.Minor = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.rbytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.rbytes", n)
 			}
 			x.Rbytes = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.wbytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.wbytes", n)
 			}
 			x.Wbytes = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.rios: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.rios", n)
 			}
 			x.Rios = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry.wios: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry.wios", n)
 			}
 			x.Wios = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.IOEntry: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.IOEntry", n)
 			}
 			b = b[n:]
 		}
@@ -2624,42 +2624,42 @@ func (x *HugeTlbStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.HugeTlbStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat.current: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.HugeTlbStat.current", n)
 			}
 			x.Current = u
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat.max: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.HugeTlbStat.max", n)
 			}
 			x.Max = u
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat.pagesize: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.HugeTlbStat.pagesize", n)
 			}
 			x.Pagesize = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat.failcnt: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.HugeTlbStat.failcnt", n)
 			}
 			x.Failcnt = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.HugeTlbStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.HugeTlbStat", n)
 			}
 			b = b[n:]
 		}
@@ -2842,77 +2842,77 @@ func (x *NetworkStat) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("slrt.cgroups.v2.NetworkStat: %w", protowire.ParseError(n))
+			return wire.Fail("slrt.cgroups.v2.NetworkStat", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.name: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.name", n)
 			}
 			x.Name = string(v)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.rx_bytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.rx_bytes", n)
 			}
 			x.RxBytes = u
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.rx_packets: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.rx_packets", n)
 			}
 			x.RxPackets = u
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.rx_errors: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.rx_errors", n)
 			}
 			x.RxErrors = u
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.rx_dropped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.rx_dropped", n)
 			}
 			x.RxDropped = u
 			b = b[n:]
 		case num == 6 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.tx_bytes: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.tx_bytes", n)
 			}
 			x.TxBytes = u
 			b = b[n:]
 		case num == 7 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.tx_packets: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.tx_packets", n)
 			}
 			x.TxPackets = u
 			b = b[n:]
 		case num == 8 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.tx_errors: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.tx_errors", n)
 			}
 			x.TxErrors = u
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat.tx_dropped: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat.tx_dropped", n)
 			}
 			x.TxDropped = u
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("slrt.cgroups.v2.NetworkStat: %w", protowire.ParseError(n))
+				return wire.Fail("slrt.cgroups.v2.NetworkStat", n)
 			}
 			b = b[n:]
 		}

@@ -4,7 +4,7 @@
 package options
 
 import (
-	fmt "fmt"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -241,98 +241,98 @@ func (x *Options) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runc.v1.Options: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runc.v1.Options", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.no_pivot_root: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.no_pivot_root", n)
 			}
 			x.NoPivotRoot = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.no_new_keyring: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.no_new_keyring", n)
 			}
 			x.NoNewKeyring = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.shim_cgroup: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.shim_cgroup", n)
 			}
 			x.ShimCgroup = string(v)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.io_uid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.io_uid", n)
 			}
 			x.IoUid = uint32(u)
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.io_gid: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.io_gid", n)
 			}
 			x.IoGid = uint32(u)
 			b = b[n:]
 		case num == 6 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.binary_name: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.binary_name", n)
 			}
 			x.BinaryName = string(v)
 			b = b[n:]
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.root: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.root", n)
 			}
 			x.Root = string(v)
 			b = b[n:]
 		case num == 9 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.systemd_cgroup: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.systemd_cgroup", n)
 			}
 			x.SystemdCgroup = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.criu_image_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.criu_image_path", n)
 			}
 			x.CriuImagePath = string(v)
 			b = b[n:]
 		case num == 11 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.criu_work_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.criu_work_path", n)
 			}
 			x.CriuWorkPath = string(v)
 			b = b[n:]
 		case num == 12 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.task_api_address: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.task_api_address", n)
 			}
 			x.TaskApiAddress = string(v)
 			b = b[n:]
 		case num == 13 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options.task_api_version: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options.task_api_version", n)
 			}
 			x.TaskApiVersion = uint32(u)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.Options: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.Options", n)
 			}
 			b = b[n:]
 		}
@@ -540,42 +540,42 @@ func (x *CheckpointOptions) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runc.v1.CheckpointOptions: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runc.v1.CheckpointOptions", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.exit: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.exit", n)
 			}
 			x.Exit = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 2 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.open_tcp: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.open_tcp", n)
 			}
 			x.OpenTcp = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 3 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.external_unix_sockets: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.external_unix_sockets", n)
 			}
 			x.ExternalUnixSockets = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 4 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.terminal: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.terminal", n)
 			}
 			x.Terminal = protowire.DecodeBool(u)
 			b = b[n:]
 		case num == 5 && typ == protowire.VarintType:
 			u, n := protowire.ConsumeVarint(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.file_locks: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.file_locks", n)
 			}
 			x.FileLocks = protowire.DecodeBool(u)
 			b = b[n:]
@@ -583,7 +583,7 @@ func (x *CheckpointOptions) MergeWire(b []byte) error {
 			var e string
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.empty_namespaces: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.empty_namespaces", n)
 			}
 			e = string(v)
 			b = b[n:]
@@ -591,35 +591,35 @@ func (x *CheckpointOptions) MergeWire(b []byte) error {
 		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.cgroups_mode: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.cgroups_mode", n)
 			}
 			x.CgroupsMode = string(v)
 			b = b[n:]
 		case num == 8 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.image_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.image_path", n)
 			}
 			x.ImagePath = string(v)
 			b = b[n:]
 		case num == 9 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.work_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.work_path", n)
 			}
 			x.WorkPath = string(v)
 			b = b[n:]
 		case num == 10 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions.parent_path: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions.parent_path", n)
 			}
 			x.ParentPath = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.CheckpointOptions: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.CheckpointOptions", n)
 			}
 			b = b[n:]
 		}
@@ -683,21 +683,21 @@ func (x *ProcessDetails) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.runc.v1.ProcessDetails: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.runc.v1.ProcessDetails", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.ProcessDetails.exec_id: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.ProcessDetails.exec_id", n)
 			}
 			x.ExecID = string(v)
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.runc.v1.ProcessDetails: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.runc.v1.ProcessDetails", n)
 			}
 			b = b[n:]
 		}

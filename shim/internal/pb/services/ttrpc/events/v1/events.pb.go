@@ -4,8 +4,8 @@
 package events
 
 import (
-	fmt "fmt"
 	types "github.com/slrt/slrt/shim/internal/pb/types"
+	wire "github.com/slrt/slrt/shim/internal/pb/wire"
 	protowire "google.golang.org/protobuf/encoding/protowire"
 )
 
@@ -67,26 +67,26 @@ func (x *ForwardRequest) MergeWire(b []byte) error {
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return fmt.Errorf("containerd.services.events.ttrpc.v1.ForwardRequest: %w", protowire.ParseError(n))
+			return wire.Fail("containerd.services.events.ttrpc.v1.ForwardRequest", n)
 		}
 		b = b[n:]
 		switch {
 		case num == 1 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
-				return fmt.Errorf("containerd.services.events.ttrpc.v1.ForwardRequest.envelope: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.services.events.ttrpc.v1.ForwardRequest.envelope", n)
 			}
 			if x.Envelope == nil {
 				x.Envelope = new(types.Envelope)
 			}
 			if err := x.Envelope.MergeWire(v); err != nil {
-				return fmt.Errorf("containerd.services.events.ttrpc.v1.ForwardRequest.envelope: %w", err)
+				return wire.Wrap("containerd.services.events.ttrpc.v1.ForwardRequest.envelope", err)
 			}
 			b = b[n:]
 		default:
 			n := protowire.ConsumeFieldValue(num, typ, b)
 			if n < 0 {
-				return fmt.Errorf("containerd.services.events.ttrpc.v1.ForwardRequest: %w", protowire.ParseError(n))
+				return wire.Fail("containerd.services.events.ttrpc.v1.ForwardRequest", n)
 			}
 			b = b[n:]
 		}
