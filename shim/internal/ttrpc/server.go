@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -113,8 +114,10 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 			if s.isClosed() {
 				return ErrServerClosed
 			}
+			// Out of file descriptors is passing: back off and go on
+			// rather than end the shim's only listener.
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() { // EMFILE and the like: try again
+			if errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || (errors.As(err, &ne) && ne.Timeout()) {
 				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
 				time.Sleep(backoff)
 				continue
@@ -141,7 +144,7 @@ func (s *Server) isClosed() bool {
 	return s.closed
 }
 
-// closeListeners stops accepting; it returns the connections left.
+// closeListeners stops accepting, for good.
 func (s *Server) closeListeners() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
