@@ -3,9 +3,12 @@
 #   - github.com/containerd/containerd/api (and so anything importing it): it
 #     registers the same proto file paths as shim/internal/api, and a second
 #     registration panics at start; it also carries gRPC stubs;
-#   - the gRPC transport (google.golang.org/grpc and its packages), +6 MB.
-#     ttrpc itself uses grpc's status and codes packages for error details;
-#     those (and their small internal deps) are allowed by name;
+#   - gRPC (google.golang.org/grpc, genproto), containerd's ttrpc and
+#     protobuf-go's runtime (issue 6, ~2 MB of the shim): the shim speaks
+#     ttrpc itself (shim/internal/ttrpc) with generated plain-struct
+#     messages (hack/protoc-gen-slrt, shim/internal/pb) whose only protobuf
+#     package is encoding/protowire (with its two tiny internal deps);
+#     tests keep them all as oracles;
 #   - github.com/containerd/cgroups and what it drags in (cilium/ebpf,
 #     godbus, go-systemd, logrus through containerd/log): ~5 MB. runtime/cgroups
 #     speaks cgroupfs itself; tests may still import containerd's metrics types
@@ -22,12 +25,13 @@
 # those live in cmd/slrt-installer, which only the installer image carries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-allowed='^google\.golang\.org/grpc/(codes|status|internal/status|internal|grpclog|grpclog/internal|connectivity|serviceconfig)$'
+protowire='^google\.golang\.org/protobuf/(encoding/protowire|internal/detrand|internal/errors)$'
 deps=$(go list -deps ./cmd/...)
 bad=$( { grep -E '^github\.com/containerd/containerd/api(/|$)' <<<"$deps" || true;
          grep -E '^github\.com/(containerd/cgroups|cilium/ebpf|godbus/dbus|coreos/go-systemd)(/|$)' <<<"$deps" || true;
          grep -E '^github\.com/seccomp/libseccomp-golang(/|$)' <<<"$deps" || true;
-         grep -E '^google\.golang\.org/grpc(/|$)' <<<"$deps" | grep -Ev "$allowed" || true; } )
+         grep -E '^(google\.golang\.org/(grpc|genproto)|github\.com/containerd/ttrpc)(/|$)' <<<"$deps" || true;
+         grep -E '^google\.golang\.org/protobuf(/|$)' <<<"$deps" | grep -Ev "$protowire" || true; } )
 if [ -n "$bad" ]; then
   echo "check-deps: ./cmd/... must not link these (DESIGN §3):" >&2
   echo "$bad" | sed 's/^/  /' >&2

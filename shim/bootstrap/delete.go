@@ -6,11 +6,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/slrt/slrt/runtime/container"
-	taskapi "github.com/slrt/slrt/shim/internal/api/runtime/task/v3"
+	taskapi "github.com/slrt/slrt/shim/internal/pb/runtime/task/v3"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 	"github.com/slrt/slrt/shim/task"
 )
 
@@ -33,8 +31,8 @@ func Delete(f *Flags) ([]byte, error) {
 	if err := task.UnmountRootfs(filepath.Join(bundle, "rootfs")); err != nil {
 		log.Printf("container %s: %v", f.ID, err)
 	}
-	return proto.Marshal(&taskapi.DeleteResponse{
-		ExitedAt:   timestamppb.New(time.Now()),
+	return (&taskapi.DeleteResponse{
+		ExitedAt:   wkt.NewTimestamp(time.Now()),
 		ExitStatus: 128 + 9, // SIGKILL: what a lost shim's process gets
-	})
+	}).Marshal()
 }

@@ -6,11 +6,9 @@ import (
 	"io"
 	"runtime"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
-
 	"github.com/slrt/slrt/runtime/spec"
-	"github.com/slrt/slrt/shim/internal/api/types"
+	"github.com/slrt/slrt/shim/internal/pb/types"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 )
 
 // RuntimeType is the name containerd knows the shim by.
@@ -32,11 +30,11 @@ func Info() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return proto.Marshal(&types.RuntimeInfo{
+	return (&types.RuntimeInfo{
 		Name:     RuntimeType,
 		Version:  &types.RuntimeVersion{Version: Version, Revision: Revision},
-		Features: &anypb.Any{TypeUrl: featuresURL, Value: feat},
-	})
+		Features: &wkt.Any{TypeUrl: featuresURL, Value: feat},
+	}).Marshal()
 }
 
 // PrintVersion is `-v`, in the layout of containerd's own shims.

@@ -9,11 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
-
-	bootstrapapi "github.com/slrt/slrt/shim/internal/api/runtime/bootstrap/v1"
-	"github.com/slrt/slrt/shim/internal/api/types"
+	bootstrapapi "github.com/slrt/slrt/shim/internal/pb/runtime/bootstrap/v1"
+	"github.com/slrt/slrt/shim/internal/pb/types"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 )
 
 // Format is how `start` answers containerd.
@@ -45,7 +43,7 @@ const TaskAPIVersion = 3
 func Choose(stdin []byte, id, namespace, maxShimVersion string) (Format, *bootstrapapi.BootstrapParams) {
 	if len(stdin) > 0 {
 		var p bootstrapapi.BootstrapParams
-		if proto.Unmarshal(stdin, &p) == nil && p.InstanceID == id && p.Namespace == namespace && id != "" {
+		if (&p).Unmarshal(stdin) == nil && p.InstanceID == id && p.Namespace == namespace && id != "" {
 			return ProtoV3, &p
 		}
 	}
@@ -63,18 +61,18 @@ const mountCapabilitiesURL = "containerd.types.MountCapabilities"
 func Encode(f Format, address string) ([]byte, error) {
 	switch f {
 	case ProtoV3:
-		caps, err := proto.Marshal(&types.MountCapabilities{})
+		caps, err := (&types.MountCapabilities{}).Marshal()
 		if err != nil {
 			return nil, err
 		}
-		return proto.Marshal(&bootstrapapi.BootstrapResult{
+		return (&bootstrapapi.BootstrapResult{
 			Version:  TaskAPIVersion,
 			Address:  address,
 			Protocol: "ttrpc",
 			Extensions: []*bootstrapapi.Extension{
-				{Value: &anypb.Any{TypeUrl: mountCapabilitiesURL, Value: caps}},
+				{Value: &wkt.Any{TypeUrl: mountCapabilitiesURL, Value: caps}},
 			},
-		})
+		}).Marshal()
 	case JSONv2:
 		return json.Marshal(struct {
 			Version  int    `json:"version"`

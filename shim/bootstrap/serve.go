@@ -11,11 +11,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 
 	"github.com/slrt/slrt/runtime/container"
 	"github.com/slrt/slrt/shim/events"
+	"github.com/slrt/slrt/shim/internal/ttrpc"
 	"github.com/slrt/slrt/shim/task"
 )
 
@@ -61,15 +61,12 @@ func Serve(f *Flags) error {
 	var calls atomic.Int64
 	rel := memReleaser() // hands memory back after bursts of calls: release.go
 	defer rel.stop()
-	srv, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(
-		func(ctx context.Context, u ttrpc.Unmarshaler, i *ttrpc.UnaryServerInfo, m ttrpc.Method) (any, error) {
+	srv := ttrpc.NewServer(ttrpc.WithInterceptor(
+		func(ctx context.Context, _ string, call func(context.Context) (ttrpc.Message, error)) (ttrpc.Message, error) {
 			calls.Add(1)
 			defer rel.touch() // from the end of the call: a long one is part of the burst
-			return m(ctx, u)
+			return call(ctx)
 		}))
-	if err != nil {
-		return err
-	}
 	svc.Register(srv)
 
 	sigs := make(chan os.Signal, 32)

@@ -15,13 +15,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/containerd/ttrpc"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/timestamppb"
-
-	eventsapi "github.com/slrt/slrt/shim/internal/api/services/ttrpc/events/v1"
-	"github.com/slrt/slrt/shim/internal/api/types"
+	eventsapi "github.com/slrt/slrt/shim/internal/pb/services/ttrpc/events/v1"
+	"github.com/slrt/slrt/shim/internal/pb/types"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
+	"github.com/slrt/slrt/shim/internal/ttrpc"
 )
 
 // Topics containerd files task events under.
@@ -36,9 +33,11 @@ const (
 	TopicPaused      = "/tasks/paused"
 	TopicResumed     = "/tasks/resumed"
 	namespaceHeader  = "containerd-namespace-ttrpc"
-	queueLen         = 128
-	sendTimeout      = 5 * time.Second
-	retries          = 5
+	// The service containerd serves at TTRPC_ADDRESS for shims' events.
+	eventsService = "containerd.services.events.ttrpc.v1.Events"
+	queueLen      = 128
+	sendTimeout   = 5 * time.Second
+	retries       = 5
 )
 
 // Publisher forwards events; a nil *Publisher drops them (tests of the
@@ -66,23 +65,29 @@ func New(address, namespace string) *Publisher {
 	return p
 }
 
+// Event is a generated event message (shim/internal/pb/events).
+type Event interface {
+	Marshal() ([]byte, error)
+	ProtoName() string
+}
+
 // Publish queues event under topic. It never blocks on containerd.
-func (p *Publisher) Publish(topic string, event proto.Message) {
+func (p *Publisher) Publish(topic string, event Event) {
 	if p == nil {
 		return
 	}
-	b, err := proto.Marshal(event)
+	b, err := (event).Marshal()
 	if err != nil {
 		log.Printf("events: encode %s: %v", topic, err)
 		return
 	}
 	env := &types.Envelope{
-		Timestamp: timestamppb.Now(),
+		Timestamp: wkt.NewTimestamp(time.Now()),
 		Namespace: p.namespace,
 		Topic:     topic,
 		// containerd's typeurl names protobuf messages by their full
 		// name, without the type.googleapis.com/ prefix.
-		Event: &anypb.Any{TypeUrl: string(event.ProtoReflect().Descriptor().FullName()), Value: b},
+		Event: &wkt.Any{TypeUrl: event.ProtoName(), Value: b},
 	}
 	select {
 	case p.queue <- env:
@@ -129,7 +134,8 @@ func (p *Publisher) forward(env *types.Envelope) error {
 	ctx, cancel := context.WithTimeout(context.Background(), sendTimeout)
 	defer cancel()
 	ctx = ttrpc.WithMetadata(ctx, ttrpc.MD{namespaceHeader: []string{p.namespace}})
-	if _, err := eventsapi.NewTTRPCEventsClient(c).Forward(ctx, &eventsapi.ForwardRequest{Envelope: env}); err != nil {
+	err = c.Call(ctx, eventsService, "Forward", &eventsapi.ForwardRequest{Envelope: env}, &wkt.Empty{})
+	if err != nil {
 		p.mu.Lock()
 		if p.client == c {
 			c.Close()

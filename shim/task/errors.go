@@ -4,10 +4,8 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/slrt/slrt/runtime/container"
+	"github.com/slrt/slrt/shim/internal/ttrpc"
 )
 
 // Errors the service returns itself; mapped with the engine's below.
@@ -26,25 +24,25 @@ func toStatus(err error) error {
 	if err == nil {
 		return nil
 	}
-	code := codes.Unknown
+	code := ttrpc.Unknown
 	switch {
 	case errors.Is(err, errNotFound), errors.Is(err, container.ErrNotExist):
-		code = codes.NotFound
+		code = ttrpc.NotFound
 	case errors.Is(err, errAlreadyExists), errors.Is(err, container.ErrExist):
-		code = codes.AlreadyExists
+		code = ttrpc.AlreadyExists
 	case errors.Is(err, errInvalid), errors.Is(err, container.ErrInvalidID):
-		code = codes.InvalidArgument
+		code = ttrpc.InvalidArgument
 	case errors.Is(err, errNotImplemented):
-		code = codes.Unimplemented
+		code = ttrpc.Unimplemented
 	case errors.Is(err, errPermissionDenied):
-		code = codes.PermissionDenied
+		code = ttrpc.PermissionDenied
 	case errors.Is(err, errPrecondition), errors.Is(err, container.ErrNotRunning),
 		errors.Is(err, container.ErrRunning), errors.Is(err, container.ErrNotCreated),
 		errors.Is(err, container.ErrPaused), errors.Is(err, container.ErrNotPaused),
 		errors.Is(err, container.ErrNoCgroup):
-		code = codes.FailedPrecondition
+		code = ttrpc.FailedPrecondition
 	}
-	return status.Error(code, err.Error())
+	return &ttrpc.Error{Code: code, Message: err.Error()}
 }
 
 func notFound(what, id string) error { return fmt.Errorf("%s %q: %w", what, id, errNotFound) }

@@ -7,10 +7,9 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/slrt/slrt/fgac/policy"
+	"github.com/slrt/slrt/shim/internal/ttrpc"
 )
 
 // TestFGACSpecCodes: the FGAC hook's errors reach containerd with the code
@@ -26,12 +25,12 @@ func TestFGACSpecCodes(t *testing.T) {
 	for _, tc := range []struct {
 		name, policy, ns string
 		listener         string
-		want             codes.Code
+		want             ttrpc.Code
 	}{
-		{"allowed", pol, "edge", "", codes.OK},
-		{"namespace not listed", pol, "default", "", codes.PermissionDenied},
-		{"no policy on the node", filepath.Join(dir, "missing.json"), "edge", "", codes.FailedPrecondition},
-		{"a listener of its own", pol, "edge", "/run/other.sock", codes.InvalidArgument},
+		{"allowed", pol, "edge", "", ttrpc.OK},
+		{"namespace not listed", pol, "default", "", ttrpc.PermissionDenied},
+		{"no policy on the node", filepath.Join(dir, "missing.json"), "edge", "", ttrpc.FailedPrecondition},
+		{"a listener of its own", pol, "edge", "/run/other.sock", ttrpc.InvalidArgument},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv("SLRT_FGAC_POLICY", tc.policy)
@@ -43,10 +42,10 @@ func TestFGACSpecCodes(t *testing.T) {
 			b, _ := json.Marshal(&s)
 			os.WriteFile(filepath.Join(bundle, "config.json"), b, 0o600)
 			got, err := fgacSpec(bundle)
-			if c := status.Code(toStatus(err)); c != tc.want {
+			if c := ttrpc.CodeOf(toStatus(err)); c != tc.want {
 				t.Errorf("code %v (%v), want %v", c, err, tc.want)
 			}
-			if tc.want == codes.OK && (got == nil || got.Linux.Seccomp.ListenerPath != "/run/test-fgac.sock") {
+			if tc.want == ttrpc.OK && (got == nil || got.Linux.Seccomp.ListenerPath != "/run/test-fgac.sock") {
 				t.Errorf("spec %+v, want the agent's socket from $SLRT_FGAC_SOCKET", got)
 			}
 		})

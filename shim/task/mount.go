@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/slrt/slrt/shim/internal/api/types"
+	"github.com/slrt/slrt/shim/internal/pb/types"
 )
 
 // mountFlags are the fstab-style options that are mount(2) flags; every

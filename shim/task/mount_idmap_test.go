@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/slrt/slrt/shim/internal/api/types"
+	"github.com/slrt/slrt/shim/internal/pb/types"
 )
 
 func TestIDMapOptions(t *testing.T) {

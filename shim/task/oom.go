@@ -6,7 +6,7 @@ import (
 
 	"github.com/slrt/slrt/runtime/container"
 	"github.com/slrt/slrt/shim/events"
-	eventsapi "github.com/slrt/slrt/shim/internal/api/events"
+	eventsapi "github.com/slrt/slrt/shim/internal/pb/events"
 )
 
 // oomWatch turns a container's OOM kills into TaskOOM events. Kills are

@@ -7,10 +7,10 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/slrt/slrt/runtime/container"
-	tasktypes "github.com/slrt/slrt/shim/internal/api/types/task"
+	tasktypes "github.com/slrt/slrt/shim/internal/pb/types/task"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 )
 
 // proc is one process containerd knows: a container's init (execID "") or
@@ -150,13 +150,13 @@ func (p *proc) signal(sig unix.Signal) error {
 }
 
 // exitInfo returns pid, exit code and time (zero time when still running).
-func (p *proc) exitInfo() (pid uint32, code uint32, at *timestamppb.Timestamp) {
+func (p *proc) exitInfo() (pid uint32, code uint32, at *wkt.Timestamp) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.exited {
 		return uint32(p.pid), 0, nil
 	}
-	return uint32(p.pid), uint32(p.exit.Code), timestamppb.New(p.exit.At)
+	return uint32(p.pid), uint32(p.exit.Code), wkt.NewTimestamp(p.exit.At)
 }
 
 // status is the process's containerd status; for the init the container's

@@ -16,18 +16,16 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
-	"google.golang.org/protobuf/types/known/emptypb"
 
 	"github.com/slrt/slrt/runtime/container"
 	rspec "github.com/slrt/slrt/runtime/spec"
 	"github.com/slrt/slrt/shim/events"
-	eventsapi "github.com/slrt/slrt/shim/internal/api/events"
-	taskapi "github.com/slrt/slrt/shim/internal/api/runtime/task/v3"
-	"github.com/slrt/slrt/shim/internal/api/types"
-	"github.com/slrt/slrt/shim/internal/api/types/runc/options"
-	tasktypes "github.com/slrt/slrt/shim/internal/api/types/task"
+	eventsapi "github.com/slrt/slrt/shim/internal/pb/events"
+	taskapi "github.com/slrt/slrt/shim/internal/pb/runtime/task/v3"
+	"github.com/slrt/slrt/shim/internal/pb/types"
+	"github.com/slrt/slrt/shim/internal/pb/types/runc/options"
+	tasktypes "github.com/slrt/slrt/shim/internal/pb/types/task"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 )
 
 // Service serves the containers of one pod (or one container) from one
@@ -77,8 +75,6 @@ func New(root, namespace string, pub *events.Publisher, shutdown func()) *Servic
 	}
 }
 
-var _ taskapi.TTRPCTaskService = (*Service)(nil)
-
 func (s *Service) get(id string) (*ctr, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -109,14 +105,14 @@ func (s *Service) process(id, execID string) (*ctr, *proc, error) {
 
 // runtimeOptions reads the options Any: runc's options (the CRI sends them
 // for runc-like runtimes) or the CRI's generic runtimeoptions, else error.
-func runtimeOptions(a *anypb.Any) (*options.Options, error) {
+func runtimeOptions(a *wkt.Any) (*options.Options, error) {
 	o := &options.Options{}
 	if a == nil || len(a.GetTypeUrl()) == 0 {
 		return o, nil
 	}
 	switch a.GetTypeUrl() {
 	case "containerd.runc.v1.Options", "type.googleapis.com/containerd.runc.v1.Options":
-		if err := proto.Unmarshal(a.GetValue(), o); err != nil {
+		if err := (o).Unmarshal(a.GetValue()); err != nil {
 			return nil, fmt.Errorf("decode runtime options: %v: %w", err, errInvalid)
 		}
 		return o, nil
@@ -407,7 +403,7 @@ func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (_ *taskap
 	}, nil
 }
 
-func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	c, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
@@ -415,7 +411,7 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *emptypb.
 	}
 	sig := unix.Signal(r.Signal)
 	if r.ExecID != "" {
-		return &emptypb.Empty{}, p.signal(sig)
+		return &wkt.Empty{}, p.signal(sig)
 	}
 	if !r.All && !p.running() {
 		return nil, fmt.Errorf("container %q: process already finished: %w", r.ID, errNotFound)
@@ -429,7 +425,7 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *emptypb.
 		}
 		return nil, err
 	}
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
 func (s *Service) Wait(ctx context.Context, r *taskapi.WaitRequest) (_ *taskapi.WaitResponse, retErr error) {
@@ -468,15 +464,15 @@ func (s *Service) Pids(ctx context.Context, r *taskapi.PidsRequest) (_ *taskapi.
 	for _, pid := range pids {
 		info := &tasktypes.ProcessInfo{Pid: uint32(pid)}
 		if id, ok := execOf[pid]; ok {
-			b, _ := proto.Marshal(&options.ProcessDetails{ExecID: id})
-			info.Info = &anypb.Any{TypeUrl: "containerd.runc.v1.ProcessDetails", Value: b}
+			b, _ := (&options.ProcessDetails{ExecID: id}).Marshal()
+			info.Info = &wkt.Any{TypeUrl: "containerd.runc.v1.ProcessDetails", Value: b}
 		}
 		out.Processes = append(out.Processes, info)
 	}
 	return out, nil
 }
 
-func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	c, err := s.get(r.ID)
 	if err != nil {
@@ -499,10 +495,10 @@ func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *e
 	c.execs[r.ExecID] = p
 	s.mu.Unlock()
 	s.pub.Publish(events.TopicExecAdded, &eventsapi.TaskExecAdded{ContainerID: r.ID, ExecID: r.ExecID})
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
-func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	_, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
@@ -515,15 +511,15 @@ func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_
 		// The terminal went with the process: nothing to resize. ctr 1.6
 		// resizes right after start and logged an error when a short
 		// process had already gone; runc's shim answers success too.
-		return &emptypb.Empty{}, nil
+		return &wkt.Empty{}, nil
 	}
 	if pio == nil {
 		return nil, fmt.Errorf("process %q has not started: %w", p.id(), errPrecondition)
 	}
-	return &emptypb.Empty{}, pio.resize(r.Width, r.Height)
+	return &wkt.Empty{}, pio.resize(r.Width, r.Height)
 }
 
-func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	_, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
@@ -535,10 +531,10 @@ func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *em
 	if pio != nil && r.Stdin {
 		pio.closeStdin()
 	}
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	c, err := s.get(r.ID)
 	if err != nil {
@@ -548,10 +544,10 @@ func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *emptyp
 		return nil, err
 	}
 	s.pub.Publish(events.TopicPaused, &eventsapi.TaskPaused{ContainerID: r.ID})
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	c, err := s.get(r.ID)
 	if err != nil {
@@ -561,14 +557,14 @@ func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *empt
 		return nil, err
 	}
 	s.pub.Publish(events.TopicResumed, &eventsapi.TaskResumed{ContainerID: r.ID})
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*emptypb.Empty, error) {
+func (s *Service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*wkt.Empty, error) {
 	return nil, toStatus(fmt.Errorf("checkpoint of %q: slrt does not checkpoint containers (no CRIU support): %w", r.ID, errNotImplemented))
 }
 
-func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *emptypb.Empty, retErr error) {
+func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *wkt.Empty, retErr error) {
 	defer func() { retErr = toStatus(retErr) }()
 	c, err := s.get(r.ID)
 	if err != nil {
@@ -578,7 +574,7 @@ func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *
 	if r.Resources == nil || json.Unmarshal(r.Resources.Value, &res) != nil {
 		return nil, fmt.Errorf("update %q: resources are not runtime-spec LinuxResources: %w", r.ID, errInvalid)
 	}
-	return &emptypb.Empty{}, c.c.Update(&res)
+	return &wkt.Empty{}, c.c.Update(&res)
 }
 
 func (s *Service) Stats(ctx context.Context, r *taskapi.StatsRequest) (_ *taskapi.StatsResponse, retErr error) {
@@ -610,7 +606,7 @@ func (s *Service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (_ *ta
 
 // Shutdown ends the shim once the pod's last container is deleted; while
 // any is left (other containers of the pod) it is a no-op.
-func (s *Service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*emptypb.Empty, error) {
+func (s *Service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*wkt.Empty, error) {
 	s.mu.Lock()
 	n := len(s.containers)
 	s.mu.Unlock()
@@ -618,7 +614,7 @@ func (s *Service) Shutdown(ctx context.Context, r *taskapi.ShutdownRequest) (*em
 		s.closePools()
 		s.shutdown()
 	}
-	return &emptypb.Empty{}, nil
+	return &wkt.Empty{}, nil
 }
 
 // Containers is how many containers the shim runs (the daemon's idle exit).

@@ -5,12 +5,10 @@ import (
 	"reflect"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/anypb"
-
 	"github.com/slrt/slrt/runtime/cgroups"
-	cgroupsv1 "github.com/slrt/slrt/shim/internal/api/types/cgroups/v1"
-	cgroupsv2 "github.com/slrt/slrt/shim/internal/api/types/cgroups/v2"
+	cgroupsv1 "github.com/slrt/slrt/shim/internal/pb/types/cgroups/v1"
+	cgroupsv2 "github.com/slrt/slrt/shim/internal/pb/types/cgroups/v2"
+	"github.com/slrt/slrt/shim/internal/pb/wkt"
 )
 
 // The type names containerd's typeurl gives containerd/cgroups' metrics
@@ -23,13 +21,13 @@ const (
 )
 
 // metricsAny wraps the engine's cgroup stats in the Any the CRI decodes.
-func metricsAny(st any) (*anypb.Any, error) {
+func metricsAny(st any) (*wkt.Any, error) {
 	s, ok := st.(*cgroups.Stats)
 	if !ok || s == nil {
 		return nil, fmt.Errorf("stats: unexpected type %T", st)
 	}
 	var (
-		m        proto.Message
+		m        interface{ Marshal() ([]byte, error) }
 		typeName string
 	)
 	switch {
@@ -44,11 +42,11 @@ func metricsAny(st any) (*anypb.Any, error) {
 	default:
 		return nil, fmt.Errorf("stats: no metrics")
 	}
-	b, err := proto.Marshal(m)
+	b, err := (m).Marshal()
 	if err != nil {
 		return nil, fmt.Errorf("encode metrics: %w", err)
 	}
-	return &anypb.Any{TypeUrl: typeName, Value: b}, nil
+	return &wkt.Any{TypeUrl: typeName, Value: b}, nil
 }
 
 // copyFields copies the engine's plain metrics (runtime/cgroups/statsv1,

@@ -13,8 +13,8 @@ import (
 	"github.com/slrt/slrt/runtime/cgroups"
 	"github.com/slrt/slrt/runtime/cgroups/statsv1"
 	"github.com/slrt/slrt/runtime/cgroups/statsv2"
-	cgroupsv1 "github.com/slrt/slrt/shim/internal/api/types/cgroups/v1"
-	cgroupsv2 "github.com/slrt/slrt/shim/internal/api/types/cgroups/v2"
+	cgroupsv1 "github.com/slrt/slrt/shim/internal/pb/types/cgroups/v1"
+	cgroupsv2 "github.com/slrt/slrt/shim/internal/pb/types/cgroups/v2"
 )
 
 // fill sets every field reachable from v to a distinct non-zero value

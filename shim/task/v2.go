@@ -3,10 +3,7 @@ package task
 import (
 	"context"
 
-	"github.com/containerd/ttrpc"
-	"google.golang.org/protobuf/proto"
-
-	taskapi "github.com/slrt/slrt/shim/internal/api/runtime/task/v3"
+	"github.com/slrt/slrt/shim/internal/ttrpc"
 )
 
 // Register serves the task API v3 and, under its own name, v2. The two
@@ -14,8 +11,7 @@ import (
 // requests byte for byte (v2_test checks every message field by field);
 // one implementation serves both and the v2 code is not linked.
 func (s *Service) Register(srv *ttrpc.Server) {
-	taskapi.RegisterTTRPCTaskService(srv, s)
-	srv.RegisterService("containerd.task.v2.Task", &ttrpc.ServiceDesc{Methods: map[string]ttrpc.Method{
+	methods := map[string]ttrpc.Method{
 		"State":      method(s.State),
 		"Create":     method(s.Create),
 		"Start":      method(s.Start),
@@ -33,19 +29,25 @@ func (s *Service) Register(srv *ttrpc.Server) {
 		"Stats":      method(s.Stats),
 		"Connect":    method(s.Connect),
 		"Shutdown":   method(s.Shutdown),
-	}})
+	}
+	srv.Register("containerd.task.v3.Task", methods)
+	srv.Register("containerd.task.v2.Task", methods)
 }
 
 // method adapts a typed handler to ttrpc's untyped method signature.
 func method[Req any, PReq interface {
 	*Req
-	proto.Message
-}, Resp proto.Message](f func(context.Context, PReq) (Resp, error)) ttrpc.Method {
-	return func(ctx context.Context, unmarshal func(any) error) (any, error) {
+	ttrpc.Unmarshaler
+}, Resp ttrpc.Message](f func(context.Context, PReq) (Resp, error)) ttrpc.Method {
+	return func(ctx context.Context, unmarshal func(ttrpc.Unmarshaler) error) (ttrpc.Message, error) {
 		req := PReq(new(Req))
 		if err := unmarshal(req); err != nil {
 			return nil, err
 		}
-		return f(ctx, req)
+		resp, err := f(ctx, req)
+		if err != nil {
+			return nil, err
+		}
+		return resp, nil
 	}
 }
