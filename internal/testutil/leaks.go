@@ -171,45 +171,17 @@ func parseMounts(mountinfo []byte) (mounts map[string]string, cgroupRoots []stri
 	mounts = map[string]string{}
 	seen := map[string]bool{}
 	for _, line := range strings.Split(string(mountinfo), "\n") {
-		fields := strings.Fields(line)
-		sep := -1
-		for i, f := range fields {
-			if f == "-" {
-				sep = i
-				break
-			}
-		}
-		if len(fields) < 5 || sep < 0 || sep+2 >= len(fields) {
+		e, err := ParseMountinfoLine(line)
+		if err != nil {
 			continue
 		}
-		id, dev, root, point := fields[0], fields[2], fields[3], unescapeMount(fields[4])
-		fstype, source := fields[sep+1], fields[sep+2]
-		mounts[id+" "+point] = fmt.Sprintf("mount %s (%s from %s, id %s)", point, fstype, source, id)
-		if (fstype == "cgroup" || fstype == "cgroup2") && !seen[dev+root] {
-			seen[dev+root] = true
-			cgroupRoots = append(cgroupRoots, point)
+		mounts[fmt.Sprintf("%d %s", e.ID, e.Point)] = fmt.Sprintf("mount %s (%s from %s, id %d)", e.Point, e.FSType, e.Source, e.ID)
+		if (e.FSType == "cgroup" || e.FSType == "cgroup2") && !seen[e.Dev+e.Root] {
+			seen[e.Dev+e.Root] = true
+			cgroupRoots = append(cgroupRoots, e.Point)
 		}
 	}
 	return mounts, cgroupRoots
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // cgroupDirs lists every cgroup (directory) under the hierarchies' roots.

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/slrt/slrt/internal/testutil"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -262,9 +264,9 @@ func checkOutput(t *testing.T, out string, cgroupNS, kmsg2 bool) {
 	mountinfo, rest, _ := strings.Cut(out, "==== dev\n")
 	dev, checks, _ := strings.Cut(rest, "==== checks\n")
 
-	mounts := map[string]mountEntry{}
+	mounts := map[string]testutil.MountinfoEntry{}
 	for _, line := range strings.Split(strings.TrimSpace(mountinfo), "\n") {
-		e, err := parseMountinfoLine(line)
+		e, err := testutil.ParseMountinfoLine(line)
 		if err != nil {
 			t.Fatalf("container mountinfo: %v\n%s", err, out)
 		}

@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/slrt/slrt/internal/testutil"
 )
 
 // checkNoLeaks records the host's mount table and, when the test ends,
@@ -59,7 +61,7 @@ func mountTable(t *testing.T) map[string]string {
 }
 
 func point(line string) string {
-	e, err := parseMountinfoLine(line)
+	e, err := testutil.ParseMountinfoLine(line)
 	if err != nil {
 		return ""
 	}
