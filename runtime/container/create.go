@@ -151,7 +151,9 @@ func Create(root string, opts CreateOpts) (_ *Container, retErr error) {
 		}
 	}()
 	usernsPath := ns.Join[specs.UserNamespace]
-	if usernsPath != "" {
+	// A shell joined it at spawn (fits checked it is this one): only a
+	// fresh init is cloned into it here.
+	if usernsPath != "" && opts.Shell == nil {
 		// Opened once: the namespace checked is the one joined.
 		if req.userns, err = os.Open(usernsPath); err != nil {
 			return nil, fmt.Errorf("linux.namespaces: open user namespace %s: %w", usernsPath, err)
