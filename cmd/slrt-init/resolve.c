@@ -144,6 +144,22 @@ int root_resolve(const struct root *r, const char *path, uint64_t flags)
 	}
 }
 
+/* resolve_made resolves path again from the root after step (mkdir,
+ * create) made its last component name. The step may have found it there
+ * already (EEXIST) and yet the path not resolve: a dangling symlink.
+ * Following it would mean creating its target by hand; refuse as runc
+ * (filepath-securejoin) does. */
+static int resolve_made(const struct root *r, const char *path, const char *name, uint64_t flags,
+			const char *step)
+{
+	int fd = root_resolve(r, path, flags);
+	if (fd < 0 && errno == ENOENT)
+		return errorf("%s " WHERE ": %s is a dangling symlink", step, W(r, path), name);
+	if (fd < 0)
+		return errnof("open " WHERE, W(r, path));
+	return fd;
+}
+
 /* mkdir_at creates name under the resolved parent and resolves path again
  * from the root: a component swapped for a symlink meanwhile still lands
  * inside it. */
@@ -152,15 +168,7 @@ static int mkdir_at(const struct root *r, int parent, const char *path, const ch
 {
 	if (mkdirat(parent, name, mode) < 0 && errno != EEXIST)
 		return errnof("mkdir " WHERE, W(r, path));
-	int fd = root_resolve(r, path, O_DIRECTORY);
-	if (fd < 0 && errno == ENOENT)
-		/* mkdirat saw EEXIST yet the path does not resolve: a dangling
-		 * symlink. Following it would mean creating its target by
-		 * hand; refuse as runc (filepath-securejoin) does. */
-		return errorf("mkdir " WHERE ": %s is a dangling symlink", W(r, path), name);
-	if (fd < 0)
-		return errnof("open " WHERE, W(r, path));
-	return fd;
+	return resolve_made(r, path, name, O_DIRECTORY, "mkdir");
 }
 
 /* root_mkdir_all returns an O_PATH fd of directory path, creating the
@@ -238,12 +246,7 @@ int root_create(const struct root *r, const char *path, bool file)
 		return -1;
 	if (make_node(r, parent, path, name, file) < 0)
 		return -1;
-	fd = root_resolve(r, path, 0);
-	if (fd < 0 && errno == ENOENT)
-		return errorf("create " WHERE ": %s is a dangling symlink", W(r, path), name);
-	if (fd < 0)
-		return errnof("open " WHERE, W(r, path));
-	return fd;
+	return resolve_made(r, path, name, 0, "create");
 }
 
 /* root_reopen resolves path again after a mount on it: the fd used for
