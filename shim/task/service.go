@@ -123,7 +123,6 @@ func runtimeOptions(a *wkt.Any) (*options.Options, error) {
 }
 
 func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *taskapi.CreateTaskResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
 	if r.Checkpoint != "" || r.ParentCheckpoint != "" {
 		return nil, fmt.Errorf("restore from a checkpoint: %w", errNotImplemented)
 	}
@@ -280,8 +279,7 @@ func (s *Service) killExecs(c *ctr) {
 	}
 }
 
-func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (_ *taskapi.StartResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.StartResponse, error) {
 	c, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -348,8 +346,7 @@ func (s *Service) startExec(c *ctr, p *proc) (*taskapi.StartResponse, error) {
 	return &taskapi.StartResponse{Pid: uint32(ep.Pid)}, nil
 }
 
-func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *taskapi.DeleteResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskapi.DeleteResponse, error) {
 	c, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -389,8 +386,7 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (_ *task
 	return c.deleted, nil
 }
 
-func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (_ *taskapi.StateResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (*taskapi.StateResponse, error) {
 	c, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -403,8 +399,7 @@ func (s *Service) State(ctx context.Context, r *taskapi.StateRequest) (_ *taskap
 	}, nil
 }
 
-func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (*wkt.Empty, error) {
 	c, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -428,8 +423,7 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (_ *wkt.Empt
 	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Wait(ctx context.Context, r *taskapi.WaitRequest) (_ *taskapi.WaitResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Wait(ctx context.Context, r *taskapi.WaitRequest) (*taskapi.WaitResponse, error) {
 	_, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -443,8 +437,7 @@ func (s *Service) Wait(ctx context.Context, r *taskapi.WaitRequest) (_ *taskapi.
 	return &taskapi.WaitResponse{ExitStatus: code, ExitedAt: at}, nil
 }
 
-func (s *Service) Pids(ctx context.Context, r *taskapi.PidsRequest) (_ *taskapi.PidsResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Pids(ctx context.Context, r *taskapi.PidsRequest) (*taskapi.PidsResponse, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -472,8 +465,7 @@ func (s *Service) Pids(ctx context.Context, r *taskapi.PidsRequest) (_ *taskapi.
 	return out, nil
 }
 
-func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*wkt.Empty, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -498,8 +490,7 @@ func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (_ *w
 	return &wkt.Empty{}, nil
 }
 
-func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (*wkt.Empty, error) {
 	_, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -519,8 +510,7 @@ func (s *Service) ResizePty(ctx context.Context, r *taskapi.ResizePtyRequest) (_
 	return &wkt.Empty{}, pio.resize(r.Width, r.Height)
 }
 
-func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (*wkt.Empty, error) {
 	_, p, err := s.process(r.ID, r.ExecID)
 	if err != nil {
 		return nil, err
@@ -534,8 +524,7 @@ func (s *Service) CloseIO(ctx context.Context, r *taskapi.CloseIORequest) (_ *wk
 	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (*wkt.Empty, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -547,8 +536,7 @@ func (s *Service) Pause(ctx context.Context, r *taskapi.PauseRequest) (_ *wkt.Em
 	return &wkt.Empty{}, nil
 }
 
-func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (*wkt.Empty, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -561,11 +549,10 @@ func (s *Service) Resume(ctx context.Context, r *taskapi.ResumeRequest) (_ *wkt.
 }
 
 func (s *Service) Checkpoint(ctx context.Context, r *taskapi.CheckpointTaskRequest) (*wkt.Empty, error) {
-	return nil, toStatus(fmt.Errorf("checkpoint of %q: slrt does not checkpoint containers (no CRIU support): %w", r.ID, errNotImplemented))
+	return nil, fmt.Errorf("checkpoint of %q: slrt does not checkpoint containers (no CRIU support): %w", r.ID, errNotImplemented)
 }
 
-func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *wkt.Empty, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (*wkt.Empty, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -577,8 +564,7 @@ func (s *Service) Update(ctx context.Context, r *taskapi.UpdateTaskRequest) (_ *
 	return &wkt.Empty{}, c.c.Update(&res)
 }
 
-func (s *Service) Stats(ctx context.Context, r *taskapi.StatsRequest) (_ *taskapi.StatsResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Stats(ctx context.Context, r *taskapi.StatsRequest) (*taskapi.StatsResponse, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err
@@ -594,8 +580,7 @@ func (s *Service) Stats(ctx context.Context, r *taskapi.StatsRequest) (_ *taskap
 	return &taskapi.StatsResponse{Stats: a}, nil
 }
 
-func (s *Service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (_ *taskapi.ConnectResponse, retErr error) {
-	defer func() { retErr = toStatus(retErr) }()
+func (s *Service) Connect(ctx context.Context, r *taskapi.ConnectRequest) (*taskapi.ConnectResponse, error) {
 	c, err := s.get(r.ID)
 	if err != nil {
 		return nil, err

@@ -34,7 +34,9 @@ func (s *Service) Register(srv *ttrpc.Server) {
 	srv.Register("containerd.task.v2.Task", methods)
 }
 
-// method adapts a typed handler to ttrpc's untyped method signature.
+// method adapts a typed handler to ttrpc's untyped method signature, and
+// gives its error the status code containerd expects (toStatus), so no
+// handler maps its own.
 func method[Req any, PReq interface {
 	*Req
 	ttrpc.Unmarshaler
@@ -46,7 +48,7 @@ func method[Req any, PReq interface {
 		}
 		resp, err := f(ctx, req)
 		if err != nil {
-			return nil, err
+			return nil, toStatus(err)
 		}
 		return resp, nil
 	}
