@@ -108,10 +108,13 @@ for w in $WKT; do LM="$LM,M$w=$LEAN_MOD/wkt;wkt"; done
 LM=${LM#,}${M:+,}$(sed "s#$MOD#$LEAN_MOD#g" <<<"$M")
 # Only the generated files: wire_test.go (the differential test) lives here.
 mkdir -p "$LEAN_OUT"; find "$LEAN_OUT" -name "*.pb.go" -delete
+# Task v2's shim.proto differs from v3's only in its package name, and the
+# shim serves both services with v3's messages: no lean v2 code.
+LEAN_FILES=$(tr -s ' \n' '\n' <<<"$FILES" | grep -v '^runtime/task/v2/' | tr '\n' ' ')
 # shellcheck disable=SC2086
 protoc -I "$SRC" -I /usr/include \
   --slrt_out="$LEAN_OUT" --slrt_opt="module=$LEAN_MOD,$LM" \
-  $FILES $WKT
+  $LEAN_FILES $WKT
 # The ttrpc framing's own messages (shim/internal/ttrpc/wire.proto, ours).
 protoc -I shim/internal/ttrpc -I /usr/include \
   --slrt_out=shim/internal/ttrpc --slrt_opt="paths=source_relative,M$(cut -d, -f1 <<<"$LM" | sed 's/^M//')" \

@@ -9,6 +9,7 @@ import (
 	"math"
 	"math/rand"
 	"sort"
+	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -33,7 +34,6 @@ import (
 
 	events "github.com/slrt/slrt/shim/internal/pb/events"
 	bootstrap "github.com/slrt/slrt/shim/internal/pb/runtime/bootstrap/v1"
-	taskv2 "github.com/slrt/slrt/shim/internal/pb/runtime/task/v2"
 	taskv3 "github.com/slrt/slrt/shim/internal/pb/runtime/task/v3"
 	eventsvc "github.com/slrt/slrt/shim/internal/pb/services/ttrpc/events/v1"
 	"github.com/slrt/slrt/shim/internal/pb/types"
@@ -50,12 +50,19 @@ type lean interface {
 	Unmarshal([]byte) error
 }
 
-// leanTypes is every generated message, by full proto name.
+// leanTypes is every generated message, by full proto name. Task v2's
+// names map to v3's messages: the shim serves both services with them
+// (the two shim.proto files differ only in their package), so each v2
+// message is checked against v3's lean code.
 func leanTypes(t testing.TB) map[string]func() any {
 	all := map[string]func() any{}
+	v2 := map[string]func() any{}
+	for name, newMsg := range taskv3.MessagesShimProto() {
+		v2[strings.Replace(name, "containerd.task.v3.", "containerd.task.v2.", 1)] = newMsg
+	}
 	for _, m := range []map[string]func() any{
 		events.MessagesTaskProto(), bootstrap.MessagesBootstrapProto(),
-		taskv2.MessagesShimProto(), taskv3.MessagesShimProto(), eventsvc.MessagesEventsProto(),
+		v2, taskv3.MessagesShimProto(), eventsvc.MessagesEventsProto(),
 		types.MessagesMountProto(), types.MessagesEventProto(), types.MessagesIntrospectionProto(),
 		cgroupsv1.MessagesMetricsProto(), cgroupsv2.MessagesMetricsProto(), options.MessagesOciProto(),
 		task.MessagesTaskProto(), wkt.MessagesAnyProto(), wkt.MessagesTimestampProto(), wkt.MessagesEmptyProto(),
@@ -302,16 +309,16 @@ func TestUnmarshalBadInput(t *testing.T) {
 		in   []byte
 		want string
 	}{
-		{"truncated tag", []byte{0x80}, "containerd.task.v2.CreateTaskRequest"},
-		{"truncated length", []byte{0x0a, 0x05, 'a'}, "containerd.task.v2.CreateTaskRequest.id"},
-		{"field number zero", []byte{0x02, 0x00}, "containerd.task.v2.CreateTaskRequest"},
+		{"truncated tag", []byte{0x80}, "containerd.task.v3.CreateTaskRequest"},
+		{"truncated length", []byte{0x0a, 0x05, 'a'}, "containerd.task.v3.CreateTaskRequest.id"},
+		{"field number zero", []byte{0x02, 0x00}, "containerd.task.v3.CreateTaskRequest"},
 		{"bad nested mount", []byte{0x1a, 0x02, 0x0a, 0x09}, "containerd.types.Mount.type"},
-		{"truncated unknown field", []byte{0xfa, 0x3e, 0x09}, "containerd.task.v2.CreateTaskRequest"},
-		{"end group without start", []byte{0x0c}, "containerd.task.v2.CreateTaskRequest"},
+		{"truncated unknown field", []byte{0xfa, 0x3e, 0x09}, "containerd.task.v3.CreateTaskRequest"},
+		{"end group without start", []byte{0x0c}, "containerd.task.v3.CreateTaskRequest"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var m taskv2.CreateTaskRequest
+			var m taskv3.CreateTaskRequest
 			err := m.Unmarshal(tc.in)
 			if err == nil {
 				t.Fatalf("Unmarshal(%x) succeeded: %+v", tc.in, &m)
@@ -319,7 +326,7 @@ func TestUnmarshalBadInput(t *testing.T) {
 			if !bytes.Contains([]byte(err.Error()), []byte(tc.want)) {
 				t.Errorf("error %q does not name %s", err, tc.want)
 			}
-			if oracleErr := proto.Unmarshal(tc.in, oracle(t, "containerd.task.v2.CreateTaskRequest").New().Interface()); oracleErr == nil {
+			if oracleErr := proto.Unmarshal(tc.in, oracle(t, "containerd.task.v3.CreateTaskRequest").New().Interface()); oracleErr == nil {
 				t.Errorf("protobuf-go accepts %x", tc.in)
 			}
 		})
